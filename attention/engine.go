@@ -1,0 +1,339 @@
+package attention
+
+import (
+	"fmt"
+	"math"
+
+	"starc/model/kernels"
+)
+
+// Engine runs the attention of one sequence. For every new token it writes
+// the token's K/V into the Store, lets the Method choose which cached tokens
+// each query head reads, reads them back from the Store and computes
+// softmax(q·Kᵀ/√d)·V over exactly those tokens.
+//
+// The Engine owns the position → slot map, so methods speak positions and
+// stores speak slots. It is not safe for concurrent use; one Engine serves
+// one sequence (Reset starts the next).
+type Engine struct {
+	cfg    Config
+	store  Store
+	view   viewer // the store itself when it is host-resident, else nil
+	method Method
+	pool   *kernels.Pool
+
+	slotOf [][]int // [layer*KVHeads+g][pos] physical slot of token pos
+	posOf  [][]int // [layer*KVHeads+g][slot] token held by slot
+
+	// Decode scratch, sized once.
+	sel    [][]int     // [QueryHeads] positions chosen by each head
+	mark   []uint64    // [MaxTokens] bit i set when head i of the group chose pos
+	slots  [][]int     // [KVHeads] slots read this step, in position order
+	rows   [][]int     // [QueryHeads] rows of the head's K/V source it attends to
+	gK, gV [][]float32 // [KVHeads][MaxTokens*HeadDim] vectors read from a non-host store
+	from   []int       // Move scratch
+
+	// The attention task, set before each parallel run.
+	task attendTask
+
+	// Observers.
+	onRead  func(layer, kvHead, n int, slots []int)
+	metrics *metricsState
+}
+
+// NewEngine builds an Engine over store with method, for the shape in cfg.
+// pool runs per-head work in parallel; it may be nil (one thread).
+func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.GroupSize() > 64 {
+		return nil, fmt.Errorf("attention: %d query heads per KV head (at most 64 supported)", cfg.GroupSize())
+	}
+	e := &Engine{cfg: cfg, store: store, method: method, pool: pool}
+	e.view, _ = store.(viewer)
+	threads := 1
+	if pool != nil {
+		threads = pool.Threads()
+	}
+	nGroups := cfg.Layers * cfg.KVHeads
+	e.slotOf, e.posOf = make([][]int, nGroups), make([][]int, nGroups)
+	for i := range nGroups {
+		e.slotOf[i], e.posOf[i] = make([]int, cfg.MaxTokens), make([]int, cfg.MaxTokens)
+	}
+	e.sel, e.rows = make([][]int, cfg.QueryHeads), make([][]int, cfg.QueryHeads)
+	for h := range cfg.QueryHeads {
+		e.sel[h], e.rows[h] = make([]int, 0, cfg.MaxTokens), make([]int, 0, cfg.MaxTokens)
+	}
+	e.mark = make([]uint64, cfg.MaxTokens)
+	e.slots = make([][]int, cfg.KVHeads)
+	for g := range cfg.KVHeads {
+		e.slots[g] = make([]int, 0, cfg.MaxTokens)
+	}
+	if e.view == nil {
+		e.gK, e.gV = make([][]float32, cfg.KVHeads), make([][]float32, cfg.KVHeads)
+		for g := range cfg.KVHeads {
+			e.gK[g] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+			e.gV[g] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+		}
+	}
+	e.task.scores = make([][]float32, threads)
+	for w := range threads {
+		e.task.scores[w] = make([]float32, cfg.MaxTokens)
+	}
+	e.task.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
+	e.Reset()
+	return e, nil
+}
+
+// Config returns the shape and budget the Engine was built with.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Method returns the selection method in use.
+func (e *Engine) Method() Method { return e.method }
+
+// Store returns the K/V store in use.
+func (e *Engine) Store() Store { return e.store }
+
+// OnRead registers f to be told, at every decode step and for every layer
+// and KV head, which slots were read (ascending token position) out of n
+// cached tokens. Traces and hardware reports subscribe here.
+func (e *Engine) OnRead(f func(layer, kvHead, n int, slots []int)) { e.onRead = f }
+
+// Reset starts a new sequence: identity slot map, method and store cleared.
+func (e *Engine) Reset() {
+	for i := range e.slotOf {
+		for p := range e.slotOf[i] {
+			e.slotOf[i][p], e.posOf[i][p] = p, p
+		}
+	}
+	e.method.Reset()
+	e.store.Reset()
+	if e.metrics != nil {
+		e.metrics.reset()
+	}
+}
+
+// Prefill runs causal attention for n prompt tokens at positions
+// pos0..pos0+n-1 of one layer. q is [n][QueryHeads*HeadDim], k and v are
+// [n][KVHeads*HeadDim] (post-RoPE), out is [n][QueryHeads*HeadDim]. Every
+// layer attends densely during prefill (as STARC and Quest do).
+func (e *Engine) Prefill(layer, pos0, n int, q, k, v, out []float32) {
+	c := e.cfg
+	hd, qDim, kvDim := c.HeadDim, c.QueryHeads*c.HeadDim, c.KVHeads*c.HeadDim
+	if pos0+n > c.MaxTokens {
+		panic(fmt.Sprintf("attention: prefill to position %d exceeds capacity %d", pos0+n, c.MaxTokens))
+	}
+	for i := range n {
+		for g := range c.KVHeads {
+			kg, vg := k[i*kvDim+g*hd:i*kvDim+(g+1)*hd], v[i*kvDim+g*hd:i*kvDim+(g+1)*hd]
+			e.store.Write(layer, g, e.slotOf[layer*c.KVHeads+g][pos0+i], kg, vg)
+			e.method.Append(layer, g, pos0+i, kg)
+			if e.metrics != nil {
+				e.metrics.write(layer, g, pos0+i, kg)
+			}
+		}
+	}
+	total := pos0 + n
+	for g := range c.KVHeads {
+		e.collectAll(layer, g, total)
+	}
+	t := &e.task
+	t.e, t.layer, t.q, t.out, t.qStride, t.pos0, t.n = e, layer, q, out, qDim, pos0, n
+	e.run(c.QueryHeads, t)
+}
+
+// Decode runs attention for the token at position pos of one layer: q is
+// [QueryHeads*HeadDim], k and v are [KVHeads*HeadDim] (post-RoPE), out is
+// [QueryHeads*HeadDim].
+//
+// Hot path: called once per layer per generated token.
+func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
+	c := e.cfg
+	hd, n, gs := c.HeadDim, pos+1, c.GroupSize()
+	if n > c.MaxTokens {
+		panic(fmt.Sprintf("attention: position %d exceeds capacity %d", pos, c.MaxTokens))
+	}
+	sparse := layer >= c.DenseLayers
+	for g := range c.KVHeads {
+		kg, vg := k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd]
+		e.store.Write(layer, g, e.slotOf[layer*c.KVHeads+g][pos], kg, vg)
+		e.method.Append(layer, g, pos, kg)
+		if e.metrics != nil {
+			e.metrics.write(layer, g, pos, kg)
+		}
+		if !sparse {
+			e.collectAll(layer, g, n)
+			continue
+		}
+		e.method.Prepare(layer, g, n, e)
+		for h := g * gs; h < (g+1)*gs; h++ {
+			e.sel[h] = e.method.Select(layer, h, q[h*hd:(h+1)*hd], n, e.sel[h][:0])
+		}
+		e.collectSelected(layer, g, n)
+	}
+	if e.metrics != nil && sparse {
+		e.metrics.observe(e, layer, q, n)
+	}
+	t := &e.task
+	t.e, t.layer, t.q, t.out, t.qStride, t.pos0, t.n = e, layer, q, out, 0, -1, n
+	e.run(c.QueryHeads, t)
+}
+
+// collectAll makes every head of group g read tokens 0..n-1.
+func (e *Engine) collectAll(layer, g, n int) {
+	c := e.cfg
+	slotOf := e.slotOf[layer*c.KVHeads+g]
+	slots := e.slots[g][:0]
+	for p := range n {
+		slots = append(slots, slotOf[p])
+	}
+	e.slots[g] = slots
+	e.read(layer, g, n)
+	for h := g * c.GroupSize(); h < (g+1)*c.GroupSize(); h++ {
+		rows := e.rows[h][:0]
+		if e.view != nil {
+			rows = append(rows, slots...)
+		} else {
+			for i := range n {
+				rows = append(rows, i)
+			}
+		}
+		e.rows[h] = rows
+	}
+}
+
+// collectSelected turns the heads' selections of group g into one read of
+// their union (ascending position) and per-head row lists.
+func (e *Engine) collectSelected(layer, g, n int) {
+	c := e.cfg
+	gs := c.GroupSize()
+	mark := e.mark[:n]
+	clear(mark)
+	for i := range gs {
+		for _, p := range e.sel[g*gs+i] {
+			if p < 0 || p >= n {
+				panic(fmt.Sprintf("attention: method %s selected position %d of %d", e.method.Name(), p, n))
+			}
+			mark[p] |= 1 << i
+		}
+	}
+	slotOf := e.slotOf[layer*c.KVHeads+g]
+	slots := e.slots[g][:0]
+	for h := g * gs; h < (g+1)*gs; h++ {
+		e.rows[h] = e.rows[h][:0]
+	}
+	for p, m := range mark {
+		if m == 0 {
+			continue
+		}
+		row := len(slots)
+		if e.view != nil {
+			row = slotOf[p]
+		}
+		slots = append(slots, slotOf[p])
+		for i := range gs {
+			if m&(1<<i) != 0 {
+				e.rows[g*gs+i] = append(e.rows[g*gs+i], row)
+			}
+		}
+	}
+	e.slots[g] = slots
+	e.read(layer, g, n)
+}
+
+// read fetches the group's slots from a non-host store and tells observers.
+func (e *Engine) read(layer, g, n int) {
+	slots := e.slots[g]
+	if e.view == nil {
+		hd := e.cfg.HeadDim
+		e.store.Read(layer, g, slots, e.gK[g][:len(slots)*hd], e.gV[g][:len(slots)*hd])
+	}
+	if e.onRead != nil {
+		e.onRead(layer, g, n, slots)
+	}
+}
+
+// Move implements Mover: the method relocates tokens, the store moves bytes.
+func (e *Engine) Move(layer, kvHead int, pos, slot []int) {
+	if len(pos) != len(slot) {
+		panic("attention: Move with unequal lengths")
+	}
+	i := layer*e.cfg.KVHeads + kvHead
+	slotOf, posOf := e.slotOf[i], e.posOf[i]
+	from := e.from[:0]
+	for _, p := range pos {
+		from = append(from, slotOf[p])
+	}
+	e.from = from
+	e.store.Move(layer, kvHead, from, slot)
+	for j, p := range pos {
+		slotOf[p], posOf[slot[j]] = slot[j], p
+	}
+}
+
+// SlotOf returns the physical slot holding token pos of (layer, kvHead).
+func (e *Engine) SlotOf(layer, kvHead, pos int) int {
+	return e.slotOf[layer*e.cfg.KVHeads+kvHead][pos]
+}
+
+func (e *Engine) run(n int, t kernels.Task) {
+	if e.pool == nil {
+		t.Do(0, 0, n)
+		return
+	}
+	e.pool.Run(n, t)
+}
+
+// attendTask computes softmax(q·Kᵀ·scale)·V for a range of query heads.
+type attendTask struct {
+	e       *Engine
+	layer   int
+	q, out  []float32
+	qStride int // prefill: elements between consecutive tokens' q; decode: 0
+	pos0, n int // prefill: first position and token count; decode: pos0 = -1
+	scale   float32
+	scores  [][]float32 // [worker][MaxTokens]
+}
+
+func (t *attendTask) Do(worker, lo, hi int) {
+	e := t.e
+	hd, gs := e.cfg.HeadDim, e.cfg.GroupSize()
+	scores := t.scores[worker]
+	for h := lo; h < hi; h++ {
+		g := h / gs
+		keys, values := e.source(t.layer, g)
+		rows := e.rows[h]
+		if t.pos0 < 0 {
+			attendRows(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores)
+			continue
+		}
+		for i := range t.n {
+			qi := t.q[i*t.qStride+h*hd : i*t.qStride+(h+1)*hd]
+			oi := t.out[i*t.qStride+h*hd : i*t.qStride+(h+1)*hd]
+			attendRows(oi, qi, keys, values, rows[:t.pos0+i+1], hd, t.scale, scores)
+		}
+	}
+}
+
+// source returns the K and V arrays the rows of group g index into.
+func (e *Engine) source(layer, g int) (keys, values []float32) {
+	if e.view != nil {
+		return e.view.Keys(layer, g), e.view.Values(layer, g)
+	}
+	return e.gK[g], e.gV[g]
+}
+
+// attendRows is the attention of one query over the listed rows of keys
+// and values ([row*hd : (row+1)*hd]); scores is scratch of at least len(rows).
+func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float32, scores []float32) {
+	s := scores[:len(rows)]
+	for j, r := range rows {
+		s[j] = kernels.Dot(q, keys[r*hd:(r+1)*hd]) * scale
+	}
+	kernels.Softmax(s)
+	clear(out)
+	for j, r := range rows {
+		kernels.Axpy(out, s[j], values[r*hd:(r+1)*hd])
+	}
+}

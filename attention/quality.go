@@ -1,0 +1,72 @@
+package attention
+
+import "starc/model/kernels"
+
+// Quality sums how well the selections of the sparse layers match full
+// attention, over every (decode step, sparse layer, query head) observed.
+// Divide by Selections for means.
+type Quality struct {
+	Selections  int64   // (step, layer, head) triples observed
+	Tokens      int64   // tokens attended, summed over selections
+	Top10Recall float64 // Σ |top-10 of full attention ∩ selected| / min(10, n)
+	MassRecall  float64 // Σ full-attention probability mass on the selected tokens
+}
+
+// Mean returns the per-selection means (tokens, top-10 recall, mass recall).
+func (q Quality) Mean() (tokens, top10, mass float64) {
+	if q.Selections == 0 {
+		return 0, 0, 0
+	}
+	n := float64(q.Selections)
+	return float64(q.Tokens) / n, q.Top10Recall / n, q.MassRecall / n
+}
+
+// metricsState keeps a position-indexed shadow of the keys so that full
+// attention scores can be computed whatever the store and the remap.
+type metricsState struct {
+	shadow *Dense // [layer][kvHead][pos]
+	scores []float32
+	q      Quality
+}
+
+// EnableQuality makes Decode measure every selection against full attention
+// (costs one extra full attention pass per sparse layer). Call before the
+// first token of a sequence.
+func (e *Engine) EnableQuality() {
+	c := e.cfg
+	shadow, _ := NewDense(c.Layers, c.KVHeads, c.HeadDim, c.MaxTokens)
+	e.metrics = &metricsState{shadow: shadow, scores: make([]float32, c.MaxTokens)}
+}
+
+// Quality returns the sums so far (zero when not enabled).
+func (e *Engine) Quality() Quality {
+	if e.metrics == nil {
+		return Quality{}
+	}
+	return e.metrics.q
+}
+
+func (m *metricsState) reset() { m.q = Quality{} }
+
+func (m *metricsState) write(layer, kvHead, pos int, k []float32) {
+	m.shadow.Write(layer, kvHead, pos, k, k[:0:0])
+}
+
+// observe scores every head of layer against full attention.
+func (m *metricsState) observe(e *Engine, layer int, q []float32, n int) {
+	c := e.cfg
+	hd, gs := c.HeadDim, c.GroupSize()
+	s := m.scores[:n]
+	for h := range c.QueryHeads {
+		keys := m.shadow.Keys(layer, h/gs)
+		qh := q[h*hd : (h+1)*hd]
+		for p := range n {
+			s[p] = kernels.Dot(qh, keys[p*hd:(p+1)*hd])
+		}
+		m.q.Top10Recall += TopKRecall(s, e.sel[h], 10)
+		kernels.Softmax(s)
+		m.q.MassRecall += MassRecall(s, e.sel[h])
+		m.q.Tokens += int64(len(e.sel[h]))
+		m.q.Selections++
+	}
+}

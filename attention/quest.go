@@ -1,0 +1,166 @@
+package attention
+
+import "fmt"
+
+// quest is Quest's page selection (Tang et al., ICML'24; starc.md §2) as in
+// its accuracy-evaluation code, per query head:
+//
+//   - tokens are grouped by position into pages of PageSize (16); the last
+//     page may be partial;
+//   - each page keeps the element-wise max M and min m of its keys, updated
+//     on every Append;
+//   - page score Σ_i max(q_i·M_i, q_i·m_i), an upper bound of q·k over the
+//     page;
+//   - the k = min(max(3, Budget/PageSize), pages) best pages are attended
+//     (ties: lower page first). The partial last page is an ordinary
+//     candidate.
+//
+// Quest selects whole pages, so it does not return exactly Budget tokens:
+// up to k·PageSize (more than Budget when Budget is not a multiple of
+// PageSize or below 3 pages), fewer when the partial last page is chosen.
+// Pages are aligned to positions, and positions to slots (Quest never
+// moves tokens), so with PageSize 16 each page is one 16-vector row.
+//
+// "quest-kernel" is the variant of Quest's CUDA kernels
+// (quest/utils/controller.py): the last page is always attended and counts
+// against the k pages; the other k−1 are the best of the remaining pages.
+type quest struct {
+	shape  methodShape
+	kernel bool
+	groups []questGroup // [Layers*KVHeads]
+	heads  []headBuffer // [Layers*QueryHeads] page scores
+}
+
+type questGroup struct {
+	maxK, minK []float32 // [pages*HeadDim] per-page element-wise bounds
+	n          int       // keys appended
+}
+
+func newQuest(c Config) (Method, error)       { return newQuestVariant(c, false) }
+func newQuestKernel(c Config) (Method, error) { return newQuestVariant(c, true) }
+
+func newQuestVariant(c Config, kernel bool) (Method, error) {
+	if c.PageSize < 1 {
+		return nil, fmt.Errorf("attention: quest: page size %d must be positive", c.PageSize)
+	}
+	name := "quest"
+	if kernel {
+		name = "quest-kernel"
+	}
+	return &quest{
+		shape:  newMethodShape(name, c),
+		kernel: kernel,
+		groups: make([]questGroup, c.Layers*c.KVHeads),
+		heads:  make([]headBuffer, c.Layers*c.QueryHeads),
+	}, nil
+}
+
+func (m *quest) Name() string { return m.shape.name }
+
+func (m *quest) Append(layer, kvHead, pos int, key []float32) {
+	if m.shape.dense(layer, kvHead) {
+		return
+	}
+	c := m.shape.cfg
+	g := &m.groups[m.shape.group(layer, kvHead)]
+	if pos != g.n {
+		panic(fmt.Sprintf("attention: %s: key of position %d appended after %d keys (want position order)", m.shape.name, pos, g.n))
+	}
+	if len(key) != c.HeadDim {
+		panic(fmt.Sprintf("attention: %s: key has %d values, want head dim %d", m.shape.name, len(key), c.HeadDim))
+	}
+	if g.maxK == nil {
+		pages := (c.MaxTokens + c.PageSize - 1) / c.PageSize
+		g.maxK = make([]float32, 0, pages*c.HeadDim)
+		g.minK = make([]float32, 0, pages*c.HeadDim)
+	}
+	if pos%c.PageSize == 0 { // a new page starts with this key as both bounds
+		g.maxK = append(g.maxK, key...)
+		g.minK = append(g.minK, key...)
+	} else {
+		hi, lo := g.maxK[len(g.maxK)-c.HeadDim:], g.minK[len(g.minK)-c.HeadDim:]
+		for i, v := range key {
+			hi[i] = max(hi[i], v)
+			lo[i] = min(lo[i], v)
+		}
+	}
+	g.n++
+}
+
+func (m *quest) Prepare(layer, kvHead, n int, _ Mover) {
+	m.groups[m.shape.group(layer, kvHead)].check(m.shape.name, n)
+}
+
+func (g *questGroup) check(name string, n int) {
+	if n < 1 || n > g.n {
+		panic(fmt.Sprintf("attention: %s: %d tokens requested but %d keys appended", name, n, g.n))
+	}
+}
+
+// pagesFor is the number of pages Quest attends to out of pages.
+func (m *quest) pagesFor(pages int) int {
+	return min(max(3, m.shape.cfg.Budget/m.shape.cfg.PageSize), pages)
+}
+
+func (m *quest) Select(layer, head int, q []float32, n int, dst []int) []int {
+	buf := &m.heads[m.shape.head(layer, head)]
+	if all, ok := m.shape.all(n); ok {
+		return appendRange(dst, 0, all)
+	}
+	c := m.shape.cfg
+	g := &m.groups[m.shape.group(layer, m.shape.kvHead(head))]
+	g.check(m.shape.name, n)
+	ps, hd := c.PageSize, c.HeadDim
+	pages := (n + ps - 1) / ps
+	k := m.pagesFor(pages)
+	if k >= pages {
+		return appendRange(dst, 0, n)
+	}
+	candidates := pages
+	if m.kernel { // the last page is always kept and counts against k
+		candidates, k = pages-1, k-1
+	}
+	scores := buf.scores(candidates)
+	for p := range candidates {
+		scores[p] = pageBound(q, g.maxK[p*hd:(p+1)*hd], g.minK[p*hd:(p+1)*hd])
+	}
+	first := len(dst)
+	dst = appendTopK(dst, scores, k, buf.work(candidates))
+	if m.kernel {
+		dst = append(dst, pages-1)
+	}
+	// Expand the chosen pages (held in dst[first:]) into their tokens, in
+	// place from the back so no page index is overwritten before it is read.
+	chosen := len(dst) - first
+	total := 0
+	for _, p := range dst[first:] {
+		total += min((p+1)*ps, n) - p*ps
+	}
+	dst = extend(dst, first+total)
+	w := first + total
+	for i := first + chosen - 1; i >= first; i-- {
+		p := dst[i]
+		for t := min((p+1)*ps, n) - 1; t >= p*ps; t-- {
+			w--
+			dst[w] = t
+		}
+	}
+	return dst
+}
+
+// pageBound is Σ_i max(q_i·hi_i, q_i·lo_i): the largest q·k of any key
+// inside the element-wise bounds.
+func pageBound(q, hi, lo []float32) float32 {
+	var s float32
+	for i, qi := range q[:len(hi)] {
+		s += max(qi*hi[i], qi*lo[i])
+	}
+	return s
+}
+
+func (m *quest) Reset() {
+	for i := range m.groups {
+		g := &m.groups[i]
+		g.maxK, g.minK, g.n = g.maxK[:0], g.minK[:0], 0
+	}
+}

@@ -1,0 +1,32 @@
+package attention
+
+// Store is where the keys and values of one sequence physically live,
+// addressed by (layer, KV head, slot). Slots are physical places: the Engine
+// puts token pos in slot pos, and a Method may later permute the slots of
+// tokens it has seen (Mover). The reference store is Dense; PIM puts the
+// bytes in rows of a simulated HBM-PIM device, where every Read and Write is
+// an access the device charges.
+//
+// All vectors are [HeadDim] float32 on the way in and out; a store may keep
+// them at lower precision (the device keeps f16) and returns what it kept.
+type Store interface {
+	// Write stores the key and value of one slot.
+	Write(layer, kvHead, slot int, k, v []float32)
+	// Read copies the vectors of slots, in the order given, into dstK and
+	// dstV (len(slots)*HeadDim each). A device charges the access here.
+	Read(layer, kvHead int, slots []int, dstK, dstV []float32)
+	// Move relocates vectors: after the call slot to[i] holds what slot
+	// from[i] held before it. The from slots are a permutation of the to
+	// slots.
+	Move(layer, kvHead int, from, to []int)
+	// Reset forgets every vector.
+	Reset()
+}
+
+// viewer is implemented by stores whose vectors already sit in host memory
+// as float32, so attention can read them in place instead of through Read.
+type viewer interface {
+	// Keys and Values return [MaxTokens*HeadDim] slices indexed by slot.
+	Keys(layer, kvHead int) []float32
+	Values(layer, kvHead int) []float32
+}

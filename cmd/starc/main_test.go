@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"starc/internal/testenv"
+)
+
+// runStarc runs one command line in-process.
+func runStarc(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")})
+	return code, out.String(), errb.String()
+}
+
+var (
+	storiesOnce sync.Once
+	storiesDir  string
+)
+
+// stories converts the stories260K GGUF with the CLI, once.
+func stories(t *testing.T) string {
+	t.Helper()
+	gguf := testenv.Shared(t, "models/stories260K/stories260K.gguf")
+	storiesOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "starc-cli-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		storiesDir = filepath.Join(dir, "stories")
+		if code, _, stderr := runStarc(t, "convert", "--dtype", "f32", gguf, storiesDir); code != 0 {
+			t.Fatalf("convert exit %d: %s", code, stderr)
+		}
+	})
+	if storiesDir == "" {
+		t.Fatal("stories conversion failed earlier")
+	}
+	return storiesDir
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"help", "generate"}, {"generate", "-h"}, {"ppl", "--help"}, {"convert", "-h"}} {
+		code, out, _ := runStarc(t, args...)
+		if code != 0 || !strings.Contains(out, "usage") && !strings.Contains(out, "Usage") {
+			t.Errorf("starc %v: exit %d, output %q", args, code, out)
+		}
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	cases := [][]string{
+		{},
+		{"frobnicate"},
+		{"generate", "--no-such-flag"},
+		{"generate", "-m", "x"}, // no prompt
+		{"generate", "-m", "x", "-p", "hi", "-n", "-1"},         // negative count
+		{"convert", "only-one-arg"},                             // missing OUT_DIR
+		{"convert", "--dtype", "q4", "a.gguf", "out"},           // bad dtype
+		{"ppl", "-m", "x"},                                      // no file
+		{"ppl", "-m", "x", "-f", "y", "--protocol", "sideways"}, // bad protocol
+	}
+	for _, args := range cases {
+		if code, _, stderr := runStarc(t, args...); code != 2 {
+			t.Errorf("starc %q: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+	}
+}
+
+func TestGenerateStoriesGreedy(t *testing.T) {
+	dir := stories(t)
+	statsFile := filepath.Join(t.TempDir(), "stats.json")
+	code, out, stderr := runStarc(t, "generate", "-m", dir, "-p", "Once upon a time", "-n", "64", "--threads", "2", "--stats", statsFile)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// llama.cpp's greedy continuation (../shared/golden/stories260K.json).
+	want := ", there was a little girl named Lily. She loved to play outside in the park."
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("output %q does not start with %q", out, want)
+	}
+	var stats map[string]any
+	data, err := os.ReadFile(statsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &stats); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"prompt_tokens", "generated_tokens", "prefill_tok_s", "decode_tok_s"} {
+		if _, ok := stats[k]; !ok {
+			t.Errorf("stats JSON lacks %q: %s", k, data)
+		}
+	}
+	if stats["prompt_tokens"] != 5.0 || stats["generated_tokens"] != 64.0 {
+		t.Errorf("stats = %s", data)
+	}
+}
+
+func TestRuntimeErrorsExit1(t *testing.T) {
+	dir := stories(t)
+	bad := filepath.Join(t.TempDir(), "bad.gguf")
+	os.WriteFile(bad, []byte("GGUX\x03\x00\x00\x00"), 0o644)
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	os.WriteFile(empty, nil, 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	cases := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"missing model dir", []string{"generate", "-m", filepath.Join(t.TempDir(), "nope"), "-p", "hi"}, "nope"},
+		{"bad GGUF magic", []string{"convert", bad, out}, "bad.gguf"},
+		{"prompt longer than context", []string{"generate", "-m", dir, "-p", strings.Repeat("Once upon a time ", 200), "--ctx", "64"}, "context"},
+		{"empty text", []string{"ppl", "-m", dir, "-f", empty}, "empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runStarc(t, tc.args...)
+			if code != 1 || !strings.HasPrefix(stderr, "starc: ") || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and a message naming %q", code, stderr, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a failed convert left %s behind", out)
+	}
+}
+
+func TestConvertKeepsExistingOutput(t *testing.T) {
+	gguf := testenv.Shared(t, "models/stories260K/stories260K.gguf")
+	out := t.TempDir() // exists
+	keep := filepath.Join(out, "precious.txt")
+	os.WriteFile(keep, []byte("mine"), 0o644)
+	if code, _, _ := runStarc(t, "convert", gguf, out); code != 1 {
+		t.Errorf("convert onto an existing directory: exit %d, want 1", code)
+	}
+	if data, err := os.ReadFile(keep); err != nil || string(data) != "mine" {
+		t.Errorf("the user's file was lost: %v", err)
+	}
+}

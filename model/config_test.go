@@ -1,0 +1,79 @@
+package model
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+const smolConfig = `{"architectures":["LlamaForCausalLM"],"bos_token_id":1,"eos_token_id":2,"hidden_act":"silu",
+"hidden_size":576,"intermediate_size":1536,"max_position_embeddings":8192,"model_type":"llama",
+"num_attention_heads":9,"num_hidden_layers":30,"num_key_value_heads":3,"rms_norm_eps":1e-05,
+"rope_scaling":null,"rope_theta":100000,"tie_word_embeddings":true,"vocab_size":49152}`
+
+func TestParseConfigSmolLM2(t *testing.T) {
+	c, err := ParseConfig("config.json", []byte(smolConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeadDim != 64 || c.KVDim() != 192 || c.QDim() != 576 || !c.TiedEmbeddings || c.RopeTheta != 100000 ||
+		c.BOS != 1 || len(c.EOS) != 1 || c.EOS[0] != 2 || c.MaxContext() != 8192 {
+		t.Errorf("derived config wrong: %+v", c)
+	}
+}
+
+func TestParseConfigErrorsNameTheField(t *testing.T) {
+	edit := func(old, new string) string { return strings.Replace(smolConfig, old, new, 1) }
+	cases := []struct {
+		name, json, field string
+	}{
+		{"heads not dividing", edit(`"num_key_value_heads":3`, `"num_key_value_heads":4`), "num_key_value_heads"},
+		{"width not dividing", edit(`"num_attention_heads":9`, `"num_attention_heads":7,"num_key_value_heads":7`), "num_attention_heads"},
+		{"unknown model type", edit(`"model_type":"llama"`, `"model_type":"gpt2"`), "model_type"},
+		{"missing model type", edit(`"model_type":"llama",`, ``), "model_type"},
+		{"zero layers", edit(`"num_hidden_layers":30`, `"num_hidden_layers":0`), "num_hidden_layers"},
+		{"negative eps", edit(`"rms_norm_eps":1e-05`, `"rms_norm_eps":-1`), "rms_norm_eps"},
+		{"unknown rope scaling", edit(`"rope_scaling":null`, `"rope_scaling":{"rope_type":"yarn","factor":4}`), "rope_scaling"},
+		{"gelu", edit(`"hidden_act":"silu"`, `"hidden_act":"gelu"`), "hidden_act"},
+		{"not json", `{"model_type":`, "config.json"},
+		{"eos as string", edit(`"eos_token_id":2`, `"eos_token_id":"x"`), "eos_token_id"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("config.json", []byte(tc.json))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), "config.json") {
+				t.Errorf("error %q does not name config.json and %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// Llama 3.1's rope_scaling (factor 8, low 1, high 4, original 8192) keeps
+// high frequencies, divides low ones by the factor and blends in between.
+func TestLlama3RopeScaling(t *testing.T) {
+	c := Config{HeadDim: 128, RopeTheta: 500000, RopeScaling: &RopeScaling{Type: "llama3", Factor: 8,
+		LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 8192}}
+	scaled := c.ropeFrequencies()
+	c.RopeScaling = nil
+	plain := c.ropeFrequencies()
+	for i := range plain {
+		wavelen := 2 * math.Pi / plain[i]
+		switch {
+		case wavelen < 8192.0/4:
+			if scaled[i] != plain[i] {
+				t.Errorf("freq %d (wavelength %.0f) changed: %g → %g", i, wavelen, plain[i], scaled[i])
+			}
+		case wavelen > 8192.0/1:
+			if math.Abs(scaled[i]-plain[i]/8) > 1e-15 {
+				t.Errorf("freq %d (wavelength %.0f) = %g, want %g", i, wavelen, scaled[i], plain[i]/8)
+			}
+		default:
+			if !(scaled[i] < plain[i] && scaled[i] > plain[i]/8) {
+				t.Errorf("freq %d (wavelength %.0f) = %g not between %g and %g", i, wavelen, scaled[i], plain[i]/8, plain[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// GenerateOptions controls Generate.
+type GenerateOptions struct {
+	MaxNew  int      // tokens to generate at most
+	Sampler *Sampler // nil = greedy
+	Stop    []int    // token ids that end generation (EOS); not emitted
+}
+
+// Stats reports one generation.
+type Stats struct {
+	PromptTokens    int     `json:"prompt_tokens"`
+	GeneratedTokens int     `json:"generated_tokens"`
+	PrefillSeconds  float64 `json:"prefill_s"`
+	DecodeSeconds   float64 `json:"decode_s"`
+	PrefillTokS     float64 `json:"prefill_tok_s"`
+	DecodeTokS      float64 `json:"decode_tok_s"`
+	StoppedAtEOS    bool    `json:"stopped_at_eos"`
+
+	forwards int // decode forward passes timed in DecodeSeconds
+}
+
+// Generate prefills prompt into a fresh state and then samples up to
+// MaxNew tokens, calling emit with each one as soon as it is chosen. It
+// stops early at a Stop token, when emit returns an error, or when ctx is
+// cancelled. The state must be empty (Pos 0).
+func Generate(ctx context.Context, m *Model, st *State, prompt []int, opt GenerateOptions, emit func(id int) error) (Stats, error) {
+	stats := Stats{PromptTokens: len(prompt)}
+	if len(prompt) == 0 {
+		return stats, fmt.Errorf("model: empty prompt (at least one token is needed)")
+	}
+	if st.Pos() != 0 {
+		return stats, fmt.Errorf("model: Generate needs a fresh state (at position %d)", st.Pos())
+	}
+	if need := len(prompt) + opt.MaxNew; need > st.Capacity() {
+		return stats, fmt.Errorf("%w: prompt of %d tokens + %d new tokens exceeds the context of %d tokens",
+			ErrContextFull, len(prompt), opt.MaxNew, st.Capacity())
+	}
+	sampler := opt.Sampler
+	if sampler == nil {
+		sampler = NewSampler(0, 0, 1, 0)
+	}
+	t0 := time.Now()
+	logits, err := m.Prefill(st, prompt)
+	if err != nil {
+		return stats, err
+	}
+	stats.PrefillSeconds = time.Since(t0).Seconds()
+	t1 := time.Now()
+	for stats.GeneratedTokens < opt.MaxNew {
+		if err := ctx.Err(); err != nil {
+			return stats.finish(t1), err
+		}
+		id := sampler.Sample(logits)
+		if slices.Contains(opt.Stop, id) {
+			stats.StoppedAtEOS = true
+			break
+		}
+		stats.GeneratedTokens++
+		if err := emit(id); err != nil {
+			return stats.finish(t1), err
+		}
+		if stats.GeneratedTokens == opt.MaxNew {
+			break // the last token needs no forward pass
+		}
+		if logits, err = m.Forward(st, id); err != nil {
+			return stats.finish(t1), err
+		}
+		stats.forwards++
+	}
+	return stats.finish(t1), nil
+}
+
+func (s Stats) finish(decodeStart time.Time) Stats {
+	s.DecodeSeconds = time.Since(decodeStart).Seconds()
+	if s.PrefillSeconds > 0 {
+		s.PrefillTokS = float64(s.PromptTokens) / s.PrefillSeconds
+	}
+	if s.DecodeSeconds > 0 && s.forwards > 0 {
+		s.DecodeTokS = float64(s.forwards) / s.DecodeSeconds // forward passes per second, as llama.cpp counts
+	}
+	return s
+}

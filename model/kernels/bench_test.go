@@ -1,0 +1,110 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks at the SmolLM-135M shapes (hidden 576, kv 192, mlp 1536,
+// vocab 49152). Weights are generated once per shape; 49152x576 does not fit
+// in cache, so it measures DRAM streaming.
+
+var matVecShapes = [][2]int{{576, 576}, {192, 576}, {1536, 576}, {576, 1536}, {49152, 576}}
+
+var benchSink float32
+
+func BenchmarkMatVec(b *testing.B) {
+	for _, dt := range []DType{BF16, F16, F32} {
+		for _, sh := range matVecShapes {
+			rows, cols := sh[0], sh[1]
+			b.Run(fmt.Sprintf("%s/%dx%d", lower(dt), rows, cols), func(b *testing.B) {
+				benchMatVec(b, dt, rows, cols, nil)
+			})
+		}
+	}
+}
+
+// BenchmarkPoolMatVec splits the rows over a pool of 1 and 2 workers.
+func BenchmarkPoolMatVec(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		p := NewPool(threads)
+		for _, sh := range matVecShapes {
+			rows, cols := sh[0], sh[1]
+			b.Run(fmt.Sprintf("threads=%d/bf16/%dx%d", threads, rows, cols), func(b *testing.B) {
+				benchMatVec(b, BF16, rows, cols, p)
+			})
+		}
+		p.Close()
+	}
+}
+
+func benchMatVec(b *testing.B, dt DType, rows, cols int, p *Pool) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	w, _ := randMatrix(rng, dt, rows, cols)
+	x := randVec(rng, cols)
+	dst := make([]float32, rows)
+	b.SetBytes(int64(w.Bytes()))
+	b.ResetTimer()
+	for b.Loop() {
+		if p != nil {
+			p.MatVec(dst, w, x)
+		} else {
+			MatVec(dst, w, x)
+		}
+	}
+	b.ReportMetric(2*float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	benchSink = dst[0]
+}
+
+// matMulShapes are n×k×m: n activations of width k against an m×k weight.
+var matMulShapes = [][3]int{{128, 576, 1536}, {512, 576, 576}, {512, 576, 1536}, {512, 1536, 576}}
+
+func BenchmarkMatMul(b *testing.B) {
+	for _, sh := range matMulShapes {
+		b.Run(fmt.Sprintf("bf16/%dx%dx%d", sh[0], sh[1], sh[2]), func(b *testing.B) {
+			benchMatMul(b, BF16, sh, nil)
+		})
+	}
+}
+
+func BenchmarkPoolMatMul(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		p := NewPool(threads)
+		for _, sh := range matMulShapes {
+			b.Run(fmt.Sprintf("threads=%d/bf16/%dx%dx%d", threads, sh[0], sh[1], sh[2]), func(b *testing.B) {
+				benchMatMul(b, BF16, sh, p)
+			})
+		}
+		p.Close()
+	}
+}
+
+func benchMatMul(b *testing.B, dt DType, sh [3]int, p *Pool) {
+	n, k, m := sh[0], sh[1], sh[2]
+	rng := rand.New(rand.NewPCG(1, 1))
+	w, _ := randMatrix(rng, dt, m, k)
+	x := randVec(rng, n*k)
+	dst := make([]float32, n*m)
+	b.SetBytes(int64(w.Bytes()))
+	b.ResetTimer()
+	for b.Loop() {
+		if p != nil {
+			p.MatMul(dst, w, x, n)
+		} else {
+			MatMul(dst, w, x, n)
+		}
+	}
+	b.ReportMetric(2*float64(n*k*m)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	benchSink = dst[0]
+}
+
+func lower(t DType) string {
+	switch t {
+	case BF16:
+		return "bf16"
+	case F16:
+		return "f16"
+	}
+	return "f32"
+}

@@ -1,0 +1,178 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"starc/model/kernels"
+	"starc/weights"
+)
+
+// Model is an immutable decoder: typed weights plus the RoPE tables. The
+// matrices are views of the checkpoint's mmap in their stored dtype, so the
+// Checkpoint must stay open while the Model is in use.
+type Model struct {
+	Config Config
+	Embed  kernels.Matrix // [Vocab][Dim]
+	Layers []Layer
+	Norm   []float32      // [Dim] final RMSNorm weight
+	LMHead kernels.Matrix // [Vocab][Dim]; the Embed matrix when tied
+
+	ropeCos, ropeSin []float32 // [MaxContext][HeadDim/2]
+}
+
+// Layer is one decoder block.
+type Layer struct {
+	AttnNorm []float32      // [Dim]
+	Wq       kernels.Matrix // [Heads*HeadDim][Dim]
+	Wk       kernels.Matrix // [KVHeads*HeadDim][Dim]
+	Wv       kernels.Matrix // [KVHeads*HeadDim][Dim]
+	Wo       kernels.Matrix // [Dim][Heads*HeadDim]
+	MLPNorm  []float32      // [Dim]
+	Wgate    kernels.Matrix // [FFN][Dim]
+	Wup      kernels.Matrix // [FFN][Dim]
+	Wdown    kernels.Matrix // [Dim][FFN]
+}
+
+// Load builds a Model from an open checkpoint directory.
+func Load(ckpt *weights.Checkpoint) (*Model, error) {
+	cfg, err := ParseConfig(ckpt.Dir()+"/config.json", ckpt.ConfigJSON)
+	if err != nil {
+		return nil, err
+	}
+	return LoadWithConfig(ckpt, cfg)
+}
+
+// LoadWithConfig builds a Model from ckpt using an already parsed Config.
+func LoadWithConfig(ckpt *weights.Checkpoint, c Config) (*Model, error) {
+	l := loader{ckpt: ckpt}
+	m := &Model{Config: c}
+	m.Embed = l.matrix("model.embed_tokens.weight", c.Vocab, c.Dim)
+	m.Norm = l.vector("model.norm.weight", c.Dim)
+	if c.TiedEmbeddings {
+		m.LMHead = m.Embed
+	} else {
+		m.LMHead = l.matrix("lm_head.weight", c.Vocab, c.Dim)
+	}
+	m.Layers = make([]Layer, c.Layers)
+	for i := range m.Layers {
+		name := func(s string) string { return fmt.Sprintf("model.layers.%d.%s.weight", i, s) }
+		m.Layers[i] = Layer{
+			AttnNorm: l.vector(name("input_layernorm"), c.Dim),
+			Wq:       l.matrix(name("self_attn.q_proj"), c.QDim(), c.Dim),
+			Wk:       l.matrix(name("self_attn.k_proj"), c.KVDim(), c.Dim),
+			Wv:       l.matrix(name("self_attn.v_proj"), c.KVDim(), c.Dim),
+			Wo:       l.matrix(name("self_attn.o_proj"), c.Dim, c.QDim()),
+			MLPNorm:  l.vector(name("post_attention_layernorm"), c.Dim),
+			Wgate:    l.matrix(name("mlp.gate_proj"), c.FFN, c.Dim),
+			Wup:      l.matrix(name("mlp.up_proj"), c.FFN, c.Dim),
+			Wdown:    l.matrix(name("mlp.down_proj"), c.Dim, c.FFN),
+		}
+	}
+	if l.err != nil {
+		return nil, fmt.Errorf("model: %s: %w", ckpt.Dir(), l.err)
+	}
+	m.buildRoPE()
+	return m, nil
+}
+
+// buildRoPE tabulates cos/sin of pos·θ_i for every position the model may see.
+func (m *Model) buildRoPE() {
+	c := m.Config
+	freq := c.ropeFrequencies()
+	half, n := c.HeadDim/2, c.MaxContext()
+	m.ropeCos, m.ropeSin = make([]float32, n*half), make([]float32, n*half)
+	for p := range n {
+		for i, f := range freq {
+			s, co := math.Sincos(float64(p) * f)
+			m.ropeCos[p*half+i], m.ropeSin[p*half+i] = float32(co), float32(s)
+		}
+	}
+}
+
+// rope rotates the heads of x ([heads*HeadDim]) for position pos, pairing
+// element i with i+HeadDim/2 (the HF layout).
+func (m *Model) rope(x []float32, heads, pos int) {
+	hd, half := m.Config.HeadDim, m.Config.HeadDim/2
+	cos, sin := m.ropeCos[pos*half:(pos+1)*half], m.ropeSin[pos*half:(pos+1)*half]
+	for h := range heads {
+		kernels.RoPEHalf(x[h*hd:(h+1)*hd], cos, sin)
+	}
+}
+
+// loader fetches tensors and remembers the first error, so Load reads as
+// a table of names and shapes.
+type loader struct {
+	ckpt *weights.Checkpoint
+	err  error
+}
+
+func (l *loader) tensor(name string, shape ...int) (weights.Tensor, bool) {
+	if l.err != nil {
+		return weights.Tensor{}, false
+	}
+	t, err := l.ckpt.Tensor(name)
+	if err != nil {
+		l.err = err
+		return t, false
+	}
+	if !equalShape(t.Shape, shape) {
+		l.err = fmt.Errorf("tensor %q has shape %v, config.json implies %v", name, t.Shape, shape)
+		return t, false
+	}
+	return t, true
+}
+
+func (l *loader) matrix(name string, rows, cols int) kernels.Matrix {
+	t, ok := l.tensor(name, rows, cols)
+	if !ok {
+		return kernels.Matrix{}
+	}
+	m := kernels.Matrix{Rows: rows, Cols: cols}
+	var err error
+	switch t.DType {
+	case weights.F32:
+		m.DType = kernels.F32
+		m.F32, err = t.Float32s()
+	case weights.BF16:
+		m.DType = kernels.BF16
+		m.U16, err = t.Uint16s()
+	case weights.F16:
+		m.DType = kernels.F16
+		m.U16, err = t.Uint16s()
+	default:
+		err = fmt.Errorf("dtype %s is not supported for matrices (want F32, F16 or BF16)", t.DType)
+	}
+	if err != nil {
+		l.err = fmt.Errorf("tensor %q: %w", name, err)
+	}
+	return m
+}
+
+func (l *loader) vector(name string, n int) []float32 {
+	t, ok := l.tensor(name, n)
+	if !ok {
+		return nil
+	}
+	v := make([]float32, n)
+	if err := t.ToFloat32(v); err != nil {
+		l.err = fmt.Errorf("tensor %q: %w", name, err)
+	}
+	return v
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrContextFull is returned when a sequence would exceed the state's capacity.
+var ErrContextFull = errors.New("model: context is full")

@@ -1,0 +1,282 @@
+package pim
+
+// Closed-form (row-level) model of one AttAcc decode-step attention on one
+// channel: the fast path for sweeps. It is exact where the schedule is
+// regular (full attention or a row-packed sparse selection of R token groups,
+// one head per channel, head dim 128, FP16) and is held equal to the
+// command-level engine (SimulateAttention) by tests, and to Ramulator2 by the
+// parity test on ../shared/docs/attacc/ramulator_full_mistral_13heads.csv.
+//
+// The rules (attacc.md §5 item 3 and its Appendix, re-derived from the
+// command-level schedule this package simulates):
+//   - score MACs every nCCDAB; a row switch costs MAC→PREA (nRTPL) →
+//     ACTAB (nRP) → MAC (nRCDRD);
+//   - a refresh requested while a MAC row is open waits for that row's last
+//     MAC e: PREA at e+nRTPL, REFab one cycle later, the next ACTAB nRFC after
+//     the REFab; a refresh in the last context row costs nothing;
+//   - between score and context: the MV_SB/SFM tail of the score phase, then
+//     the 8·ceil(R/16) MV_GB issued from the PIM queue (mvgbOffsets); the V row
+//     is opened when the first context MAC enters the queue.
+
+import "sync"
+
+// AttAccHeadDim is the head dimension of AttAcc's trace generator.
+const AttAccHeadDim = 128
+
+// AttentionCommands counts the PIM commands of one head's attention in one
+// decode step on one channel.
+type AttentionCommands struct {
+	MAC  int64 `json:"mac"`  // MACAB (all-bank MAC), score and context
+	SFM  int64 `json:"sfm"`  // softmax on the buffer die
+	MVGB int64 `json:"mvgb"` // scores moved back to the GEMV buffers
+	MVSB int64 `json:"mvsb"` // results moved to the softmax buffer
+	WRGB int64 `json:"wrgb"` // query written to the GEMV buffers
+}
+
+// Add returns the element-wise sum.
+func (a AttentionCommands) Add(b AttentionCommands) AttentionCommands {
+	return AttentionCommands{a.MAC + b.MAC, a.SFM + b.SFM, a.MVGB + b.MVGB, a.MVSB + b.MVSB, a.WRGB + b.WRGB}
+}
+
+// Scale returns every count multiplied by n.
+func (a AttentionCommands) Scale(n int64) AttentionCommands {
+	return AttentionCommands{a.MAC * n, a.SFM * n, a.MVGB * n, a.MVSB * n, a.WRGB * n}
+}
+
+// CommandsPerHead returns the command counts of one head on one channel for
+// R token groups per partition (R = ceil(L/16) in AttAcc's layout), head dim
+// 128, FP16: MAC = 4R, MVGB = 8·ceil(R/16), MVSB = 8·ceil(R/16)+16, WRGB = 8,
+// SFM = 1 (attacc.md §5 item 2).
+func CommandsPerHead(R int) AttentionCommands {
+	return attAccGeometry(HBM3PIM(true), AttAccHeadDim).commands(R)
+}
+
+// ClosedFormAttention returns the cycles (in tCK of s) and command counts of
+// one decode step's attention for one head on one channel with R token
+// groups per partition, in AttAcc's layout (head dim 128, FP16, bank-level
+// PIM, <= 16 heads per stack so one head per channel). Refresh is included.
+// R <= 0 gives zero.
+func ClosedFormAttention(s Spec, R int) (cycles int64, c AttentionCommands) {
+	if R <= 0 {
+		return 0, AttentionCommands{}
+	}
+	g := attAccGeometry(s, AttAccHeadDim)
+	return g.closedFormCycles(s.Timing, R), g.commands(R)
+}
+
+// geometry is the channel layout of one head as AttAcc's generator builds it.
+type geometry struct {
+	partitions   int // pCH × ranks × BG: tokens processed in parallel by one MAC (16)
+	rankBG       int // ranks × BG of one pCH: MV_SB / MV_GB targets (8)
+	bankGroupsN  int // bank groups per rank (4)
+	banksPerBG   int // a key is split over the banks of one BG (4)
+	colsPerToken int // columns per token per bank = headDim·2 B / (banks·column bytes) (2)
+	colsPerRow   int // MACs per row switch (32)
+	groupTokens  int // n_idx per score MV_SB flush (16 = elements per column)
+	queue        int // PIM request queue entries (33)
+	vRowBase     int // first row of V (AttAcc: byte 2^23 = row 8192)
+}
+
+func attAccGeometry(s Spec, headDim int) geometry {
+	o := s.Org
+	elems := o.ColumnBytes / 2
+	cpt := (headDim + o.Banks*elems - 1) / (o.Banks * elems)
+	q := s.PIMQueueEntries
+	if q <= 0 {
+		q = 33
+	}
+	return geometry{
+		partitions:   o.PseudoChannels * o.Ranks * o.BankGroups,
+		rankBG:       o.Ranks * o.BankGroups,
+		bankGroupsN:  o.BankGroups,
+		banksPerBG:   o.Banks,
+		colsPerToken: cpt,
+		colsPerRow:   o.Columns,
+		groupTokens:  elems,
+		queue:        q,
+		vRowBase:     (1 << 23) / o.RowBytes(),
+	}
+}
+
+func (g geometry) bankGroups() int { return g.bankGroupsN }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func (g geometry) scoreGroups(R int) int { return ceilDiv(R, g.groupTokens) }
+
+func (g geometry) commands(R int) AttentionCommands {
+	if R <= 0 {
+		return AttentionCommands{}
+	}
+	C := int64(g.scoreGroups(R))
+	k := int64(g.colsPerToken)
+	rb := int64(g.rankBG)
+	return AttentionCommands{
+		MAC:  2 * k * int64(R),
+		SFM:  1,
+		MVGB: rb * C,
+		MVSB: rb*C + int64(g.banksPerBG*(g.rankBG/g.bankGroupsN))*k,
+		WRGB: int64(g.banksPerBG) * k,
+	}
+}
+
+// rows splits n MACs into rows of g.colsPerRow (the last row holds the rest).
+func (g geometry) rowSizes(n int) []int {
+	out := make([]int, 0, ceilDiv(n, g.colsPerRow))
+	for n > 0 {
+		m := min(n, g.colsPerRow)
+		out = append(out, m)
+		n -= m
+	}
+	return out
+}
+
+// Schedule constants of AttAcc's tail schedule, in cycles, as the
+// command-level engine produces them (see the tests that hold the two equal).
+const (
+	// mvgbLead: first MV_GB after the last score MAC (MV_SB tail + SFM).
+	mvgbLead = 18
+)
+
+// closedFormCycles is the row-level event model (see the file comment).
+func (g geometry) closedFormCycles(t Timing, R int) int64 {
+	c := t.CCDAB
+	k := g.colsPerToken
+	C := g.scoreGroups(R)
+	rows := g.rowSizes(k * R)
+	switchCost := t.RTPL + t.RP + t.RCDRD
+	mvsbTail := (g.rankBG-1)*t.BL + 1 // last MV_SB of the final flush after the last MAC
+
+	// First score MAC: the WR_GB of the query (banks × k, same bank group, so
+	// nCCDL apart, from cycle 1), the barrier drops, the MAC issues next cycle;
+	// the ACTAB issued at cycle 1 next to the first WR_GB must have had nRCDRD.
+	nwrgb := g.banksPerBG * k
+	tm := max(1+(nwrgb-1)*t.CCDL+1, 1+t.RCDRD)
+	nextRef := t.REFI
+
+	// refreshInRow: a refresh requested up to lim is served after the row's
+	// last MAC e (PREA at e+nRTPL, REFab at e+nRTPL+1 or at its request time).
+	refreshInRow := func(e, lim int) (refAt int, ok bool) {
+		for nextRef <= lim {
+			if !ok {
+				refAt, ok = max(nextRef, e+t.RTPL+1), true
+			}
+			nextRef += t.REFI
+		}
+		return
+	}
+	for j, n := range rows { // score (K) rows
+		e := tm + c*(n-1)
+		if j < len(rows)-1 {
+			normal := e + switchCost
+			if refAt, ok := refreshInRow(e, e+t.RTPL+t.RP); ok {
+				tm = max(normal, refAt+t.RFC+t.RCDRD)
+			} else {
+				tm = normal
+			}
+			continue
+		}
+		// Last score row, then the MV_GB phase and the opening of the V row.
+		refAt, ok := refreshInRow(e, e+t.RTPL)
+		off := mvgbOffsets(C, g.rankBG, g.queue, t.CCDL, t.BL)
+		first := e + mvgbLead
+		last := first + off[len(off)-1]
+		preaV := e + t.RTPL
+		if kk := len(off) - (g.queue - 1); kk >= 0 {
+			preaV = max(preaV, first+off[kk]+1)
+		}
+		actV := preaV + t.RP
+		normal := max(last+1, actV+t.RCDRD)
+		if !ok && nextRef < normal {
+			tau := nextRef
+			switch {
+			case tau < preaV:
+				refAt, ok = tau+1, true
+			case tau <= actV:
+				refAt, ok = tau, true
+			case actV+t.RAS < normal:
+				refAt, ok = max(tau, actV+t.RAS)+1, true
+			}
+			// Otherwise the context MACs start first and the refresh waits for
+			// the end of the first context row (handled as an in-row refresh).
+			if ok {
+				nextRef += t.REFI
+			}
+		}
+		if ok {
+			tm = max(normal, refAt+t.RFC+t.RCDRD)
+		} else {
+			tm = normal
+		}
+	}
+	for j, n := range rows { // context (V) rows
+		e := tm + c*(n-1)
+		if j == len(rows)-1 {
+			return int64(e + mvsbTail)
+		}
+		normal := e + switchCost
+		if refAt, ok := refreshInRow(e, e+t.RTPL+t.RP); ok {
+			tm = max(normal, refAt+t.RFC+t.RCDRD)
+		} else {
+			tm = normal
+		}
+	}
+	return 0 // unreachable for R > 0
+}
+
+var mvgbCache sync.Map // key mvgbKey -> []int
+
+type mvgbKey struct{ C, groups, queue, ccdl, bl int }
+
+// mvgbOffsets returns the issue times, relative to the first, of the
+// groups·C MV_GB of one channel: groups (rank, BG) of C commands each in
+// (rank, BG)-major order, issued from an in-order queue of `queue` entries,
+// oldest ready first; the same (rank, BG) at least ccdl apart, any two at
+// least bl apart.
+func mvgbOffsets(C, groups, queue, ccdl, bl int) []int {
+	key := mvgbKey{C, groups, queue, ccdl, bl}
+	if v, ok := mvgbCache.Load(key); ok {
+		return v.([]int)
+	}
+	n := groups * C
+	win := make([]int, 0, queue) // group ids in the queue, oldest first
+	next := 0
+	for next < n && len(win) < queue {
+		win = append(win, next/C)
+		next++
+	}
+	last := make([]int, groups)
+	for i := range last {
+		last[i] = -1 << 30
+	}
+	lastAny := -1 << 30
+	times := make([]int, 0, n)
+	for t := 0; len(win) > 0; t++ {
+		if t-lastAny < bl {
+			continue
+		}
+		pick := -1
+		for i, gid := range win {
+			if t-last[gid] >= ccdl {
+				pick = i
+				break
+			}
+		}
+		if pick < 0 {
+			continue
+		}
+		gid := win[pick]
+		win = append(win[:pick], win[pick+1:]...)
+		last[gid], lastAny = t, t
+		times = append(times, t)
+		if next < n {
+			win = append(win, next/C)
+			next++
+		}
+	}
+	for i := range times {
+		times[i] -= times[0]
+	}
+	mvgbCache.Store(key, times)
+	return times
+}

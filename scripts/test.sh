@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# test.sh: everything the test suite needs, on a fresh machine, then the
+# suite: the HF tokenizers wheel (the tokenizer oracle), the default model,
+# go vet, go test, and a short run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import tokenizers' 2>/dev/null; then
+  echo "test: installing the HF tokenizers wheel (test oracle)"
+  python3 -m pip install --disable-pip-version-check --quiet 'tokenizers==0.23.3' \
+    || python3 -m pip install --disable-pip-version-check --quiet --break-system-packages 'tokenizers==0.23.3'
+fi
+bash scripts/setup-model.sh
+
+go vet ./...
+go test -count=1 -timeout 25m ./...
+
+# Short fuzzing of every parser (the corpora live in testdata/fuzz).
+fuzztime=${FUZZTIME:-10s}
+for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode pim/system:FuzzBudgetTable; do
+  pkg=${target%%:*} name=${target##*:}
+  if grep -q "func $name(" "$pkg"/*_test.go 2>/dev/null; then
+    go test -run='^$' -fuzz="^$name\$" -fuzztime="$fuzztime" "./$pkg" > /tmp/starc-fuzz.log 2>&1 \
+      || { cat /tmp/starc-fuzz.log; echo "test: fuzz target $name failed" >&2; exit 1; }
+    echo "ok   fuzz $pkg $name ($fuzztime)"
+  else
+    echo "test: fuzz target $name not found in $pkg" >&2
+    exit 1
+  fi
+done

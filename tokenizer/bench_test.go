@@ -1,0 +1,46 @@
+package tokenizer
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var benchSink []int
+
+// BenchmarkEncode encodes whole books; MB/s is input bytes. The cold case starts every
+// iteration with an empty word cache, the warm case keeps it.
+func BenchmarkEncode(b *testing.B) {
+	dir := sharedDir(b)
+	text, err := os.ReadFile(filepath.Join(dir, "data", "pg1342_pride_and_prejudice.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	smol, err := Load(smolTokenizerPath(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	stories, _, _ := storiesTokenizer(b)
+	for _, c := range []struct {
+		name string
+		tok  *Tokenizer
+		cold bool
+	}{
+		{"smollm2/pride_and_prejudice/cold", smol, true},
+		{"smollm2/pride_and_prejudice/warm", smol, false},
+		{"stories260K/pride_and_prejudice/cold", stories, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if c.cold {
+					c.tok.model.mu.Lock()
+					clear(c.tok.model.cache)
+					c.tok.model.mu.Unlock()
+				}
+				benchSink = c.tok.Encode(string(text), EncodeOptions{ParseSpecial: true})
+			}
+			b.ReportMetric(float64(len(benchSink)), "tokens")
+		})
+	}
+}

