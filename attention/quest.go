@@ -1,6 +1,10 @@
 package attention
 
-import "fmt"
+import (
+	"fmt"
+
+	"starc/model/kernels"
+)
 
 // quest is Quest's page selection (Tang et al., ICML'24; starc.md §2) as in
 // its accuracy-evaluation code, per query head:
@@ -27,9 +31,17 @@ import "fmt"
 type quest struct {
 	shape  methodShape
 	kernel bool
-	groups []questGroup // [Layers*KVHeads]
-	heads  []headBuffer // [Layers*QueryHeads] page scores
+	groups []questGroup   // [Layers*KVHeads]
+	heads  []questScratch // [Layers*QueryHeads]
 }
+
+type questScratch struct {
+	headBuffer           // page scores and q⁻ products
+	qPos, qNeg []float32 // [HeadDim] max(q, 0), min(q, 0)
+	order      []float32 // [pages] selection scratch
+}
+
+func (s *questScratch) rank(n int) []float32 { s.order = growTo(s.order, n); return s.order }
 
 type questGroup struct {
 	maxK, minK []float32 // [pages*HeadDim] per-page element-wise bounds
@@ -51,7 +63,7 @@ func newQuestVariant(c Config, kernel bool) (Method, error) {
 		shape:  newMethodShape(name, c),
 		kernel: kernel,
 		groups: make([]questGroup, c.Layers*c.KVHeads),
-		heads:  make([]headBuffer, c.Layers*c.QueryHeads),
+		heads:  make([]questScratch, c.Layers*c.QueryHeads),
 	}, nil
 }
 
@@ -120,12 +132,9 @@ func (m *quest) Select(layer, head int, q []float32, n int, dst []int) []int {
 	if m.kernel { // the last page is always kept and counts against k
 		candidates, k = pages-1, k-1
 	}
-	scores := buf.scores(candidates)
-	for p := range candidates {
-		scores[p] = pageBound(q, g.maxK[p*hd:(p+1)*hd], g.minK[p*hd:(p+1)*hd])
-	}
+	scores := m.pageScores(buf, q[:hd], g, candidates)
 	first := len(dst)
-	dst = appendTopK(dst, scores, k, buf.work(candidates))
+	dst = appendTopK(dst, scores, k, buf.rank(candidates))
 	if m.kernel {
 		dst = append(dst, pages-1)
 	}
@@ -148,14 +157,23 @@ func (m *quest) Select(layer, head int, q []float32, n int, dst []int) []int {
 	return dst
 }
 
-// pageBound is Σ_i max(q_i·hi_i, q_i·lo_i): the largest q·k of any key
-// inside the element-wise bounds.
-func pageBound(q, hi, lo []float32) float32 {
-	var s float32
-	for i, qi := range q[:len(hi)] {
-		s += max(qi*hi[i], qi*lo[i])
+// pageScores computes the bound of pages 0..pages-1 as q⁺·M + q⁻·m with
+// q⁺ = max(q, 0) and q⁻ = min(q, 0): term by term this is
+// max(q_i·M_i, q_i·m_i) (Quest's sign trick), done as two matrix-vector
+// products.
+func (m *quest) pageScores(buf *questScratch, q []float32, g *questGroup, pages int) []float32 {
+	hd := len(q)
+	buf.qPos, buf.qNeg = growTo(buf.qPos, hd), growTo(buf.qNeg, hd)
+	for i, v := range q {
+		buf.qPos[i], buf.qNeg[i] = max(v, 0), min(v, 0)
 	}
-	return s
+	scores, lower := buf.scores(pages), buf.work(pages)
+	kernels.MatVec(scores, kernels.Matrix{Rows: pages, Cols: hd, DType: kernels.F32, F32: g.maxK[:pages*hd]}, buf.qPos)
+	kernels.MatVec(lower, kernels.Matrix{Rows: pages, Cols: hd, DType: kernels.F32, F32: g.minK[:pages*hd]}, buf.qNeg)
+	for p, v := range lower {
+		scores[p] += v
+	}
+	return scores
 }
 
 func (m *quest) Reset() {

@@ -78,7 +78,8 @@ type starcGroup struct {
 }
 
 type starcScratch struct {
-	ranks []clusterRank // [clusters]
+	scores []float32     // [clusters] q·μ
+	ranks  []clusterRank // [non-empty clusters]
 }
 
 type clusterRank struct {
@@ -216,13 +217,15 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	if left <= 0 {
 		return dst
 	}
+	clusters := len(g.size)
+	s.scores = growTo(s.scores, clusters)
+	centroids := kernels.Matrix{Rows: clusters, Cols: hd, DType: kernels.F32, F32: g.centroids}
+	kernels.MatVec(s.scores, centroids, q[:hd])
 	ranks := s.ranks[:0]
 	for id, members := range g.size {
-		if members == 0 {
-			continue
+		if members > 0 {
+			ranks = append(ranks, clusterRank{score: rankable(s.scores[id]), id: int32(id)})
 		}
-		score := kernels.Dot(q[:hd], g.centroids[id*hd:(id+1)*hd])
-		ranks = append(ranks, clusterRank{score: rankable(score), id: int32(id)})
 	}
 	s.ranks = ranks
 	slices.SortFunc(ranks, byScoreThenID)

@@ -53,9 +53,8 @@ func (m *topK) Select(layer, head int, q []float32, n int, dst []int) []int {
 	buf := &m.scores[m.shape.head(layer, head)]
 	hd := m.shape.cfg.HeadDim
 	scores := buf.scores(n)
-	for p := range n {
-		scores[p] = kernels.Dot(q, kl.keys[p*hd:(p+1)*hd])
-	}
+	keys := kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: kl.keys[:n*hd]}
+	kernels.MatVec(scores, keys, q[:hd])
 	return appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(n))
 }
 

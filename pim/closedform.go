@@ -144,44 +144,52 @@ func (g geometry) closedFormCycles(t Timing, R int) int64 {
 	k := g.colsPerToken
 	C := g.scoreGroups(R)
 	rows := g.rowSizes(k * R)
-	switchCost := t.RTPL + t.RP + t.RCDRD
-	mvsbTail := (g.rankBG-1)*t.BL + 1 // last MV_SB of the final flush after the last MAC
+	mvsbTail := (g.rankBG-1)*t.BL + 1 // last MV_SB of the final flush, after the last MAC
 
 	// First score MAC: the WR_GB of the query (banks × k, same bank group, so
 	// nCCDL apart, from cycle 1), the barrier drops, the MAC issues next cycle;
 	// the ACTAB issued at cycle 1 next to the first WR_GB must have had nRCDRD.
 	nwrgb := g.banksPerBG * k
-	tm := max(1+(nwrgb-1)*t.CCDL+1, 1+t.RCDRD)
+	act := 1
+	tm := max(1+(nwrgb-1)*t.CCDL+1, act+t.RCDRD)
 	nextRef := t.REFI
 
+	// preaAfter: the PREA closing a row opened at act whose last MAC is e.
+	preaAfter := func(e int) int { return max(e+t.RTPL, act+t.RAS) }
 	// refreshInRow: a refresh requested up to lim is served after the row's
-	// last MAC e (PREA at e+nRTPL, REFab at e+nRTPL+1 or at its request time).
-	refreshInRow := func(e, lim int) (refAt int, ok bool) {
+	// PREA: REFab one cycle later, or at its request time.
+	refreshInRow := func(prea, lim int) (refAt int, ok bool) {
 		for nextRef <= lim {
 			if !ok {
-				refAt, ok = max(nextRef, e+t.RTPL+1), true
+				refAt, ok = max(nextRef, prea+1), true
 			}
 			nextRef += t.REFI
 		}
 		return
 	}
+	// nextRow: PREA, optional refresh, ACTAB, first MAC of the next row.
+	nextRow := func(e int) {
+		prea := preaAfter(e)
+		next := prea + t.RP
+		if refAt, ok := refreshInRow(prea, prea+t.RP); ok {
+			next = max(next, refAt+t.RFC)
+		}
+		act = next
+		tm = next + t.RCDRD
+	}
 	for j, n := range rows { // score (K) rows
 		e := tm + c*(n-1)
 		if j < len(rows)-1 {
-			normal := e + switchCost
-			if refAt, ok := refreshInRow(e, e+t.RTPL+t.RP); ok {
-				tm = max(normal, refAt+t.RFC+t.RCDRD)
-			} else {
-				tm = normal
-			}
+			nextRow(e)
 			continue
 		}
 		// Last score row, then the MV_GB phase and the opening of the V row.
-		refAt, ok := refreshInRow(e, e+t.RTPL)
+		preaK := preaAfter(e)
+		refAt, ok := refreshInRow(preaK, preaK)
 		off := mvgbOffsets(C, g.rankBG, g.queue, t.CCDL, t.BL)
 		first := e + mvgbLead
 		last := first + off[len(off)-1]
-		preaV := e + t.RTPL
+		preaV := preaK
 		if kk := len(off) - (g.queue - 1); kk >= 0 {
 			preaV = max(preaV, first+off[kk]+1)
 		}
@@ -203,23 +211,40 @@ func (g geometry) closedFormCycles(t Timing, R int) int64 {
 				nextRef += t.REFI
 			}
 		}
+		act, tm = actV, normal
 		if ok {
-			tm = max(normal, refAt+t.RFC+t.RCDRD)
-		} else {
-			tm = normal
+			act = max(actV, refAt+t.RFC)
+			tm = max(normal, act+t.RCDRD)
 		}
 	}
+	// The last context slice's MACs are [a, b] (V column index). If they sit
+	// inside one row without starting it, the previous slice's first MV_SB
+	// (bank 0, like the MACs) is held back by the open-row rule until the last
+	// MAC, and the final flush ends two cycles later.
+	a, b := (k-1)*R, k*R-1
+	if a/g.colsPerRow == b/g.colsPerRow && a%g.colsPerRow != 0 {
+		mvsbTail += t.BL
+	}
+	// The previous slice's flush starts one cycle after its last MAC (index
+	// a−1, at e0) and the last flush follows it on the same data path:
+	// 2·8 MV_SB nBL apart.
+	nflush := g.banksPerBG * (g.rankBG / g.bankGroupsN)
+	e0 := -1
+	idx := 0
 	for j, n := range rows { // context (V) rows
+		if a > 0 && a-1 >= idx && a-1 < idx+n {
+			e0 = tm + c*(a-1-idx)
+		}
+		idx += n
 		e := tm + c*(n-1)
 		if j == len(rows)-1 {
-			return int64(e + mvsbTail)
+			end := e + mvsbTail
+			if e0 >= 0 {
+				end = max(end, e0+1+(2*nflush-1)*t.BL)
+			}
+			return int64(end)
 		}
-		normal := e + switchCost
-		if refAt, ok := refreshInRow(e, e+t.RTPL+t.RP); ok {
-			tm = max(normal, refAt+t.RFC+t.RCDRD)
-		} else {
-			tm = normal
-		}
+		nextRow(e)
 	}
 	return 0 // unreachable for R > 0
 }

@@ -13,8 +13,9 @@ type entry struct {
 	req      Request
 	p        path
 	cur      Command // next command on the way to req.Cmd
-	earliest int64   // first cycle cur is ready
 	hit      bool    // cur is a column command that finds its row open
+	ver      uint64  // device version cur/earliest/hit were computed at
+	earliest int64   // first cycle cur is ready
 }
 
 // Controller drives one Device channel the way AttAcc's Ramulator2 HBM3-PIM
@@ -40,7 +41,8 @@ type Controller struct {
 	nextRef int64
 	queue   []entry
 	prio    []entry
-	hitBank []bool
+	hitGen  []uint64 // hitGen[bank] == gen: a queued request hits the open row of bank
+	gen     uint64
 	cap     int
 	ticks   int64
 }
@@ -53,7 +55,7 @@ func NewController(d *Device) *Controller {
 		q = 33
 	}
 	return &Controller{dev: d, refresh: true, nextRef: int64(s.Timing.REFI), cap: q,
-		queue: make([]entry, 0, q), hitBank: make([]bool, s.Org.BanksPerChannel())}
+		queue: make([]entry, 0, q), hitGen: make([]uint64, s.Org.BanksPerChannel())}
 }
 
 // Clock is the current cycle (the last cycle ticked).
@@ -187,23 +189,26 @@ func (c *Controller) best() (idx int, removedBarrier bool) {
 		return -1, false
 	}
 	d := c.dev
-	for i := range c.hitBank {
-		c.hitBank[i] = false
-	}
+	c.gen++
 	for i := range c.queue {
 		e := &c.queue[i]
-		if e.req.Cmd == CmdBarrier {
-			e.cur, e.earliest, e.hit = CmdBarrier, -1, false
-			continue
-		}
-		e.cur = d.Prerequisite(e.req.Cmd, e.req.Addr)
-		e.earliest = d.earliest(e.cur, e.p)
-		e.hit = false
-		if e.cur == CmdMACAB || e.cur == CmdRD || e.cur == CmdWR {
-			if b := e.p[levelBank]; b >= 0 && d.openRow[b] == int32(e.req.Addr.Row) {
-				e.hit = true
-				c.hitBank[b] = true
+		if e.ver != d.version {
+			e.ver = d.version
+			if e.req.Cmd == CmdBarrier {
+				e.cur, e.earliest, e.hit = CmdBarrier, -1, false
+				continue
 			}
+			e.cur = d.Prerequisite(e.req.Cmd, e.req.Addr)
+			e.earliest = d.earliest(e.cur, e.p)
+			e.hit = false
+			if e.cur == CmdMACAB || e.cur == CmdRD || e.cur == CmdWR {
+				if b := e.p[levelBank]; b >= 0 && d.openRow[b] == int32(e.req.Addr.Row) {
+					e.hit = true
+				}
+			}
+		}
+		if e.hit {
+			c.hitGen[e.p[levelBank]] = c.gen
 		}
 	}
 	if c.queue[0].req.Cmd == CmdBarrier {
@@ -236,7 +241,7 @@ func (c *Controller) compare(a, b int) int {
 	if ra {
 		return a
 	}
-	if bk := eb.p[levelBank]; !eb.hit && bk >= 0 && c.hitBank[bk] {
+	if bk := eb.p[levelBank]; !eb.hit && bk >= 0 && c.hitGen[bk] == c.gen {
 		return a // keep the open row for the requests that hit it
 	}
 	return b
@@ -255,8 +260,11 @@ func (c *Controller) skip() {
 		if e.req.Cmd == CmdBarrier {
 			continue
 		}
-		cur := d.Prerequisite(e.req.Cmd, e.req.Addr)
-		if t := d.earliest(cur, e.p); t > c.clk && t < next {
+		t := e.earliest
+		if e.ver != d.version {
+			t = d.earliest(d.Prerequisite(e.req.Cmd, e.req.Addr), e.p)
+		}
+		if t > c.clk && t < next {
 			next = t
 		}
 	}

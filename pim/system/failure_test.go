@@ -20,6 +20,7 @@ func TestRunFailureModes(t *testing.T) {
 		want string
 	}{
 		{"Lout too small", func(c *Config) { c.Lout = 1 }, "Lout must be >= 2"},
+		{"Lout too large", func(c *Config) { c.Lout = 1<<22 + 2 }, "decode steps"},
 		{"negative Lin", func(c *Config) { c.Lin = -1 }, "Lin must be >= 0"},
 		{"zero batch", func(c *Config) { c.Batch = 0 }, "batch must be >= 1"},
 		{"unknown method", func(c *Config) { c.Method = "h2o" }, `unknown method "h2o" (valid: full, quest, sparq, starc, sparse)`},

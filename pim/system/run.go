@@ -60,6 +60,9 @@ type Config struct {
 	Cluster ClusterParams
 }
 
+// maxSteps bounds a run (Result keeps one row per step).
+const maxSteps = 1 << 22
+
 // plan holds what a run derives once from its Config.
 type plan struct {
 	cfg      Config
@@ -103,6 +106,9 @@ func (cfg Config) validate() (plan, error) {
 	}
 	if cfg.Lout < 2 {
 		return p, fmt.Errorf("system: Lout must be >= 2 (decode steps are 1..Lout-1), got %d", cfg.Lout)
+	}
+	if cfg.Lout-1 > maxSteps {
+		return p, fmt.Errorf("system: Lout %d: more than %d decode steps", cfg.Lout, maxSteps)
 	}
 	if cfg.Batch < 1 {
 		return p, fmt.Errorf("system: batch must be >= 1, got %d", cfg.Batch)

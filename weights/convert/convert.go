@@ -81,7 +81,10 @@ func Convert(in, out string, opt Options) (Summary, error) {
 	if err != nil {
 		return sum, fmt.Errorf("convert: %w", err)
 	}
-	defer os.RemoveAll(tmp) // a no-op after the rename succeeds
+	defer os.RemoveAll(tmp)                      // a no-op after the rename succeeds
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it private
+		return sum, fmt.Errorf("convert: %w", err)
+	}
 
 	tensors, err := convertTensors(g, hp, opt.DType)
 	if err != nil {
