@@ -102,29 +102,31 @@ func ChunkPerplexity(ctx context.Context, m *model.Model, st *model.State, ids [
 	return acc.result(res), nil
 }
 
-// StreamPerplexity is STARC's PG-19 protocol: the first token is the whole
+// StreamPerplexity is STARC's PG-19 protocol: the first prefill tokens
+// (at least one; STARC's PG-19 run uses exactly one) go through a dense
 // prefill, then every later token goes through the decode path one at a
-// time (so a sparse method chooses the context of every prediction), and
-// the NLL of each next token is accumulated, for at most maxTokens
-// predictions (0 = until the text or the state's capacity ends). running,
-// if not nil, is told the running perplexity after each prediction.
-func StreamPerplexity(ctx context.Context, m *model.Model, st *model.State, ids []int, maxTokens int, running func(scored int, ppl float64)) (PPLResult, error) {
+// time, so a sparse method chooses the context of every prediction, and the
+// NLL of each next token is accumulated, for at most maxTokens predictions
+// (0 = until the text or the state's capacity ends). running, if not nil,
+// is told the running perplexity after each prediction.
+func StreamPerplexity(ctx context.Context, m *model.Model, st *model.State, ids []int, prefill, maxTokens int, running func(scored int, ppl float64)) (PPLResult, error) {
 	res := PPLResult{Protocol: "stream", InputTokens: len(ids)}
+	prefill = max(prefill, 1)
 	n := min(len(ids), st.Capacity())
 	if maxTokens > 0 {
-		n = min(n, maxTokens+1)
+		n = min(n, prefill+maxTokens)
 	}
-	if n < 2 {
-		return res, fmt.Errorf("eval: stream perplexity needs at least 2 tokens, have %d", n)
+	if n <= prefill {
+		return res, fmt.Errorf("eval: stream perplexity needs more than the %d prefill tokens, have %d", prefill, n)
 	}
 	res.Ctx = n
 	st.Reset()
-	logits, err := m.Prefill(st, ids[:1])
+	logits, err := m.Prefill(st, ids[:prefill])
 	if err != nil {
 		return res, err
 	}
 	var acc nllSum
-	for i := 1; i < n; i++ {
+	for i := prefill; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return acc.result(res), err
 		}

@@ -242,6 +242,12 @@ func (g geometry) closedFormCycles(t Timing, R int) int64 {
 			if e0 >= 0 {
 				end = max(end, e0+1+(2*nflush-1)*t.BL)
 			}
+			// A refresh requested by the end is still served before the
+			// channel is idle: PREA, then one REFab per pseudo-channel.
+			if nextRef <= end {
+				prea := max(nextRef, preaAfter(e))
+				end = max(end, prea+g.partitions/g.rankBG)
+			}
 			return int64(end)
 		}
 		nextRow(e)

@@ -34,14 +34,16 @@ type tokenMatcher struct {
 	any     bool
 }
 
-func newAddedVocab(list []addedJSON) (addedVocab, error) {
+// newAddedVocab reads "added_tokens". Like HF, it does not trust the ids in the file: a
+// token whose content is in the model vocab gets that id, any other token the next id after
+// the model vocab (the number of vocab entries) and the added tokens so far, in list order.
+func newAddedVocab(list []addedJSON, model *bpeModel) (addedVocab, error) {
 	var v addedVocab
+	assigned := map[string]int{}
+	maxAdded := -1
 	for i, a := range list {
 		if a.ID == nil {
 			return v, fmt.Errorf("added_tokens[%d]: missing id", i)
-		}
-		if *a.ID < 0 {
-			return v, fmt.Errorf("added_tokens[%d]: negative id %d", i, *a.ID)
 		}
 		if a.Content == "" {
 			return v, fmt.Errorf("added_tokens[%d]: empty content", i)
@@ -50,8 +52,20 @@ func newAddedVocab(list []addedJSON) (addedVocab, error) {
 		if a.Normalized != nil {
 			normalized = *a.Normalized
 		}
+		id, ok := assigned[a.Content]
+		if !ok {
+			id, ok = model.vocab[a.Content]
+		}
+		if !ok {
+			id = len(model.vocab)
+			if maxAdded >= len(model.vocab) || len(model.vocab) == 0 {
+				id = maxAdded + 1
+			}
+		}
+		assigned[a.Content] = id
+		maxAdded = max(maxAdded, id)
 		v.tokens = append(v.tokens, addedToken{
-			id: *a.ID, content: a.Content, special: a.Special, lstrip: a.LStrip,
+			id: id, content: a.Content, special: a.Special, lstrip: a.LStrip,
 			rstrip: a.RStrip, normalized: normalized, singleWord: a.SingleWord,
 		})
 	}

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -86,6 +87,7 @@ var componentTexts = append([]string{
 	"<|im_start|> <|im_start|>x <|im_end|>  y<|im_end|>z",
 	"word<|endoftext|>word <|endoftext|> _<|endoftext|>_",
 	"ＡＢＣ①②③ ﬁ ½ Å",
+	"QQQ ZZZ WWW QQQZZZ",
 }, edgeTexts...)
 
 // TestComponentsMatchHF swaps one pipeline part at a time into a small tokenizer and
@@ -133,6 +135,8 @@ func TestComponentsMatchHF(t *testing.T) {
 				{"id":2,"content":"<|im_end|>","single_word":false,"lstrip":true,"rstrip":false,"normalized":false,"special":false},
 				{"id":3,"content":"ABC","single_word":false,"lstrip":false,"rstrip":false,"normalized":true,"special":false},
 				{"id":4,"content":"word","single_word":true,"lstrip":false,"rstrip":false,"normalized":false,"special":false}]`},
+		{name: "added token ids reassigned as HF does", base: "stories",
+			addToks: addedList(`<unk>:0:special`, `<s>:1:special`, `</s>:2:special`, `QQQ:999:`, `ZZZ:700:special`, `WWW:5:`)},
 		{name: "TemplateProcessing BOS+EOS in Sequence", base: "bytelevel", set: map[string]string{
 			"post_processor": `{"type":"Sequence","processors":[{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":false,"use_regex":true},
 				{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<|im_start|>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"<|im_end|>","type_id":0}}],
@@ -221,4 +225,15 @@ func cloneJSON(t *testing.T, v map[string]any) map[string]any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// addedList writes an added_tokens array from "content:id:special" entries (flags false).
+func addedList(entries ...string) string {
+	var parts []string
+	for _, e := range entries {
+		f := strings.Split(e, ":")
+		parts = append(parts, fmt.Sprintf(`{"id":%s,"content":%s,"single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":%v}`,
+			f[1], jsonString(f[0]), f[2] == "special"))
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }

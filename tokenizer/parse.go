@@ -100,7 +100,7 @@ func parse(data []byte) (*Tokenizer, error) {
 	if t.model, err = parseModel("model", f.Model); err != nil {
 		return nil, err
 	}
-	if t.added, err = newAddedVocab(f.AddedTokens); err != nil {
+	if t.added, err = newAddedVocab(f.AddedTokens, t.model); err != nil {
 		return nil, err
 	}
 	if t.norm, err = parseNormalizer("normalizer", f.Normalizer); err != nil {
@@ -371,6 +371,13 @@ type bpeJSON struct {
 }
 
 func parseModel(path string, raw json.RawMessage) (*bpeModel, error) {
+	typ, err := typeOf(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "" && typ != "BPE" {
+		return nil, fmt.Errorf("%s: type %q %w", path, typ, errUnsupported)
+	}
 	var m bpeJSON
 	if err := decodeStrict(path, raw, &m); err != nil {
 		return nil, err

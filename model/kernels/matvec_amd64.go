@@ -2,9 +2,8 @@ package kernels
 
 import "unsafe"
 
-// matVecArch computes rows [r0,r1) four at a time with the widest kernel the
-// active level allows. Columns past the last full vector, and rows past the
-// last group of four, are finished in Go.
+// matVecArch computes rows [r0,r1) with the widest kernel the active level
+// allows; columns past the last full vector are finished in Go.
 func matVecArch(dst []float32, w Matrix, x []float32, r0, r1 int) {
 	width := vectorWidth(active)
 	n := w.Cols &^ (width - 1)
@@ -12,17 +11,22 @@ func matVecArch(dst []float32, w Matrix, x []float32, r0, r1 int) {
 		matVecGo(dst, w, x, r0, r1)
 		return
 	}
-	cols := w.Cols
-	r := r0
-	for ; r+4 <= r1; r += 4 {
-		matVec4(active, w.DType, &dst[r], w.at(r*cols), cols, &x[0], n)
+	d, p, xp, rows, stride := &dst[r0], w.at(r0*w.Cols), &x[0], r1-r0, w.Cols
+	switch {
+	case active == isaAVX512 && w.DType == BF16:
+		matVecBF16AVX512(d, p, xp, rows, stride, n)
+	case active == isaAVX512 && w.DType == F16:
+		matVecF16AVX512(d, p, xp, rows, stride, n)
+	case active == isaAVX512:
+		matVecF32AVX512(d, p, xp, rows, stride, n)
+	case w.DType == BF16:
+		matVecBF16AVX2(d, p, xp, rows, stride, n)
+	case w.DType == F16:
+		matVecF16AVX2(d, p, xp, rows, stride, n)
+	default:
+		matVecF32AVX2(d, p, xp, rows, stride, n)
 	}
-	for ; r < r1; r++ {
-		var four [4]float32 // stride 0: the same row four times
-		matVec4(active, w.DType, &four[0], w.at(r*cols), 0, &x[0], n)
-		dst[r] = four[0]
-	}
-	if n < cols {
+	if n < w.Cols {
 		for r := r0; r < r1; r++ {
 			dst[r] += rowDotGo(w, r, x, n)
 		}
@@ -45,46 +49,23 @@ func (m Matrix) at(i int) unsafe.Pointer {
 	return unsafe.Pointer(&m.U16[i])
 }
 
-// matVec4 calls the kernel for (level, type) directly (not through a func
-// value) so that escape analysis keeps dst on the caller's stack.
-func matVec4(l isa, t DType, dst *float32, w unsafe.Pointer, stride int, x *float32, n int) {
-	if l == isaAVX512 {
-		switch t {
-		case BF16:
-			matVec4BF16AVX512(dst, w, stride, x, n)
-		case F16:
-			matVec4F16AVX512(dst, w, stride, x, n)
-		default:
-			matVec4F32AVX512(dst, w, stride, x, n)
-		}
-		return
-	}
-	switch t {
-	case BF16:
-		matVec4BF16AVX2(dst, w, stride, x, n)
-	case F16:
-		matVec4F16AVX2(dst, w, stride, x, n)
-	default:
-		matVec4F32AVX2(dst, w, stride, x, n)
-	}
-}
-
-// Kernels in matvec_amd64.s; see the contract there.
+// Kernels in matvec_amd64.s: dst[r] = Σ_{c<n} W[r][c]·x[c] for r < rows,
+// rows stride elements apart, n a positive multiple of the vector width.
 
 //go:noescape
-func matVec4BF16AVX512(dst *float32, w unsafe.Pointer, stride int, x *float32, n int)
+func matVecBF16AVX512(dst *float32, w unsafe.Pointer, x *float32, rows, stride, n int)
 
 //go:noescape
-func matVec4F16AVX512(dst *float32, w unsafe.Pointer, stride int, x *float32, n int)
+func matVecF16AVX512(dst *float32, w unsafe.Pointer, x *float32, rows, stride, n int)
 
 //go:noescape
-func matVec4F32AVX512(dst *float32, w unsafe.Pointer, stride int, x *float32, n int)
+func matVecF32AVX512(dst *float32, w unsafe.Pointer, x *float32, rows, stride, n int)
 
 //go:noescape
-func matVec4BF16AVX2(dst *float32, w unsafe.Pointer, stride int, x *float32, n int)
+func matVecBF16AVX2(dst *float32, w unsafe.Pointer, x *float32, rows, stride, n int)
 
 //go:noescape
-func matVec4F16AVX2(dst *float32, w unsafe.Pointer, stride int, x *float32, n int)
+func matVecF16AVX2(dst *float32, w unsafe.Pointer, x *float32, rows, stride, n int)
 
 //go:noescape
-func matVec4F32AVX2(dst *float32, w unsafe.Pointer, stride int, x *float32, n int)
+func matVecF32AVX2(dst *float32, w unsafe.Pointer, x *float32, rows, stride, n int)

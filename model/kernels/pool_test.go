@@ -1,0 +1,146 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// coverTask records which worker handled each index.
+type coverTask struct {
+	owner   []atomic.Int32
+	threads int
+	bad     atomic.Bool
+}
+
+func (c *coverTask) Do(worker, lo, hi int) {
+	if worker < 0 || worker >= c.threads || lo >= hi {
+		c.bad.Store(true)
+	}
+	for i := lo; i < hi; i++ {
+		c.owner[i].Add(int32(worker) + 1)
+	}
+}
+
+func TestPoolRunCoversRangeOnce(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 5} {
+		p := NewPool(threads)
+		if p.Threads() != threads {
+			t.Fatalf("Threads() = %d, want %d", p.Threads(), threads)
+		}
+		for _, n := range []int{0, 1, 2, 3, 7, 100} {
+			task := &coverTask{owner: make([]atomic.Int32, n), threads: threads}
+			for range 3 { // reuse: the pool must be ready again after each Run
+				for i := range task.owner {
+					task.owner[i].Store(0)
+				}
+				p.Run(n, task)
+				if task.bad.Load() {
+					t.Fatalf("threads=%d n=%d: bad worker id or empty chunk", threads, n)
+				}
+				prev := int32(0)
+				for i := range task.owner {
+					o := task.owner[i].Load()
+					if o == 0 {
+						t.Fatalf("threads=%d n=%d: index %d not visited (or visited twice, summing to 0)", threads, n, i)
+					}
+					if o < prev {
+						t.Fatalf("threads=%d n=%d: chunks not contiguous and ordered at %d", threads, n, i)
+					}
+					prev = o
+				}
+			}
+		}
+		p.Close()
+		p.Close() // idempotent
+	}
+}
+
+func TestPoolMatVecEqualsMatVec(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	forEachLevel(t, func(t *testing.T) {
+		for _, dt := range allTypes {
+			for _, rows := range []int{1, 5, 13, 577} {
+				rng := rand.New(rand.NewPCG(uint64(rows), 21))
+				w, _ := randMatrix(rng, dt, rows, 65)
+				x := randVec(rng, 65)
+				want := make([]float32, rows)
+				MatVec(want, w, x)
+				got, check := guarded(rows)
+				p.MatVec(got, w, x)
+				check(t)
+				for r := range got {
+					if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
+						t.Fatalf("%v rows=%d: row %d: pool %v, serial %v", dt, rows, r, got[r], want[r])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMatVecRowsWritesOnlyItsRows(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 22))
+		w, _ := randMatrix(rng, BF16, 23, 33)
+		x := randVec(rng, 33)
+		want := make([]float32, 23)
+		MatVec(want, w, x)
+		for _, span := range [][2]int{{0, 0}, {0, 23}, {3, 4}, {5, 18}, {22, 23}} {
+			dst, check := guarded(23)
+			for i := range dst {
+				dst[i] = -7
+			}
+			MatVecRows(dst, w, x, span[0], span[1])
+			check(t)
+			for r, got := range dst {
+				in := r >= span[0] && r < span[1]
+				if in && got != want[r] || !in && got != -7 {
+					t.Fatalf("rows %v: dst[%d] = %v (want %v in range, -7 outside)", span, r, got, want[r])
+				}
+			}
+		}
+	})
+}
+
+// TestMisusePanics checks that shape errors panic with the package prefix.
+func TestMisusePanics(t *testing.T) {
+	w := Matrix{Rows: 2, Cols: 3, DType: BF16, U16: make([]uint16, 6)}
+	short := Matrix{Rows: 2, Cols: 3, DType: F32, F32: make([]float32, 5)}
+	p := NewPool(2)
+	defer p.Close()
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"MatVec short x", func() { MatVec(make([]float32, 2), w, make([]float32, 2)) }},
+		{"MatVec short dst", func() { MatVec(make([]float32, 1), w, make([]float32, 3)) }},
+		{"MatVec bad storage", func() { MatVec(make([]float32, 2), short, make([]float32, 3)) }},
+		{"MatVecRows bad range", func() { MatVecRows(make([]float32, 2), w, make([]float32, 3), 1, 3) }},
+		{"MatMul short x", func() { MatMul(make([]float32, 4), w, make([]float32, 5), 2) }},
+		{"Pool.MatMul short dst", func() { p.MatMul(make([]float32, 3), w, make([]float32, 6), 2) }},
+		{"Pool.MatVec short x", func() { p.MatVec(make([]float32, 2), w, make([]float32, 4)) }},
+		{"RowTo out of range", func() { w.RowTo(make([]float32, 3), 2) }},
+		{"Dot lengths", func() { Dot(make([]float32, 3), make([]float32, 4)) }},
+		{"RMSNorm weight", func() { RMSNorm(make([]float32, 3), make([]float32, 3), make([]float32, 2), 1e-5) }},
+		{"RoPE odd head", func() { RoPEHalf(make([]float32, 5), make([]float32, 2), make([]float32, 2)) }},
+		{"BF16ToF32 lengths", func() { BF16ToF32(make([]float32, 2), make([]uint16, 3)) }},
+		{"NewPool zero", func() { NewPool(0) }},
+		{"Argmax empty", func() { Argmax(nil) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				msg, _ := r.(string)
+				if !strings.HasPrefix(msg, "kernels: ") {
+					t.Errorf("panic = %v, want a string starting with %q", r, "kernels: ")
+				}
+			}()
+			c.f()
+		})
+	}
+}
