@@ -78,6 +78,11 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 		}
 	}
 	e.task.scores = make([][]float32, threads)
+	e.task.prefill = make([]prefillScratch, threads)
+	e.task.kbuf = make([][]float32, threads)
+	for w := range threads {
+		e.task.kbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+	}
 	for w := range threads {
 		e.task.scores[w] = make([]float32, cfg.MaxTokens)
 	}
@@ -294,6 +299,21 @@ type attendTask struct {
 	pos0, n int // prefill: first position and token count; decode: pos0 = -1
 	scale   float32
 	scores  [][]float32 // [worker][MaxTokens]
+	kbuf    [][]float32 // [worker][MaxTokens*HeadDim] gathered keys
+	prefill []prefillScratch
+}
+
+// prefillScratch is one worker's buffers for blocked causal attention,
+// grown on demand (prefill only; decode never touches them).
+type prefillScratch struct {
+	q, k, vt, s, o []float32
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }
 
 func (t *attendTask) Do(worker, lo, hi int) {
@@ -305,14 +325,41 @@ func (t *attendTask) Do(worker, lo, hi int) {
 		keys, values := e.source(t.layer, g)
 		rows := e.rows[h]
 		if t.pos0 < 0 {
-			attendRows(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores)
+			attendRows(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores, t.kbuf[worker])
 			continue
 		}
-		for i := range t.n {
-			qi := t.q[i*t.qStride+h*hd : i*t.qStride+(h+1)*hd]
-			oi := t.out[i*t.qStride+h*hd : i*t.qStride+(h+1)*hd]
-			attendRows(oi, qi, keys, values, rows[:t.pos0+i+1], hd, t.scale, scores)
+		t.prefillHead(worker, h, keys, values, rows, hd)
+	}
+}
+
+// prefillHead is causal attention of head h for the block's n queries
+// (positions pos0..pos0+n-1) over keys 0..pos0+n-1, as two matrix
+// products: S = Q·Kᵀ (masked, softmaxed row by row), then O = S·V.
+func (t *attendTask) prefillHead(worker, h int, keys, values []float32, rows []int, hd int) {
+	n, total := t.n, t.pos0+t.n
+	ps := &t.prefill[worker]
+	ps.q, ps.k, ps.vt = grow(ps.q, n*hd), grow(ps.k, total*hd), grow(ps.vt, hd*total)
+	ps.s, ps.o = grow(ps.s, n*total), grow(ps.o, n*hd)
+	for i := range n {
+		copy(ps.q[i*hd:(i+1)*hd], t.q[i*t.qStride+h*hd:i*t.qStride+(h+1)*hd])
+	}
+	for j, r := range rows[:total] {
+		copy(ps.k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
+		for d, v := range values[r*hd : (r+1)*hd] {
+			ps.vt[d*total+j] = v
 		}
+	}
+	kernels.MatMul(ps.s, kernels.Matrix{Rows: total, Cols: hd, DType: kernels.F32, F32: ps.k}, ps.q, n)
+	for i := range n {
+		row := ps.s[i*total : (i+1)*total]
+		visible := t.pos0 + i + 1
+		kernels.Scale(row[:visible], t.scale)
+		kernels.Softmax(row[:visible])
+		clear(row[visible:])
+	}
+	kernels.MatMul(ps.o, kernels.Matrix{Rows: hd, Cols: total, DType: kernels.F32, F32: ps.vt}, ps.s, n)
+	for i := range n {
+		copy(t.out[i*t.qStride+h*hd:i*t.qStride+(h+1)*hd], ps.o[i*hd:(i+1)*hd])
 	}
 }
 
@@ -325,15 +372,41 @@ func (e *Engine) source(layer, g int) (keys, values []float32) {
 }
 
 // attendRows is the attention of one query over the listed rows of keys
-// and values ([row*hd : (row+1)*hd]); scores is scratch of at least len(rows).
-func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float32, scores []float32) {
-	s := scores[:len(rows)]
-	for j, r := range rows {
-		s[j] = kernels.Dot(q, keys[r*hd:(r+1)*hd]) * scale
+// and values ([row*hd : (row+1)*hd]). The scores come from one matrix-vector
+// product over the keys, read in place when the rows are consecutive and
+// gathered into kbuf otherwise; scores and kbuf are scratch of at least
+// len(rows) and len(rows)*hd.
+func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float32, scores, kbuf []float32) {
+	m := len(rows)
+	s := scores[:m]
+	if m == 0 {
+		clear(out)
+		return
 	}
+	var k []float32
+	if first := rows[0]; consecutive(rows) {
+		k = keys[first*hd : (first+m)*hd]
+	} else {
+		k = kbuf[:m*hd]
+		for j, r := range rows {
+			copy(k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
+		}
+	}
+	kernels.MatVec(s, kernels.Matrix{Rows: m, Cols: hd, DType: kernels.F32, F32: k}, q)
+	kernels.Scale(s, scale)
 	kernels.Softmax(s)
 	clear(out)
 	for j, r := range rows {
 		kernels.Axpy(out, s[j], values[r*hd:(r+1)*hd])
 	}
+}
+
+// consecutive reports whether rows is first, first+1, first+2, ...
+func consecutive(rows []int) bool {
+	for j, r := range rows {
+		if r != rows[0]+j {
+			return false
+		}
+	}
+	return true
 }

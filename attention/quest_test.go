@@ -12,8 +12,8 @@ func TestQuestPageBounds(t *testing.T) {
 	// checked after every append against a direct max/min over the page.
 	const n, hd = 70, 8
 	c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: hd, MaxTokens: 128, Budget: 48}
-	m := mustNew(t, "quest", c).(*quest)
-	s := randomSequence(c, n, 11)
+	m := mustNewMethod(t, "quest", c).(*quest)
+	s := randomSynth(c, n, 11)
 	keys := s.keys[0]
 	for pos := range n {
 		m.Append(0, 0, pos, keys[pos])
@@ -45,7 +45,7 @@ func TestQuestPageScoreIsTightUpperBound(t *testing.T) {
 		hi, lo := make([]float32, hd), make([]float32, hd)
 		keys := make([][]float32, 1+rng.IntN(16))
 		for p := range keys {
-			keys[p] = randomVector(rng, hd)
+			keys[p] = gaussianVector(rng, hd)
 			for i, v := range keys[p] {
 				if p == 0 {
 					hi[i], lo[i] = v, v
@@ -53,7 +53,7 @@ func TestQuestPageScoreIsTightUpperBound(t *testing.T) {
 				hi[i], lo[i] = max(hi[i], v), min(lo[i], v)
 			}
 		}
-		q := randomVector(rng, hd)
+		q := gaussianVector(rng, hd)
 		bound := pageBound(q, hi, lo)
 		corner := float32(0)
 		for i := range q {
@@ -91,8 +91,8 @@ func pageBound(q, hi, lo []float32) float32 {
 func TestQuestPageScoresMatchDefinition(t *testing.T) {
 	const n, hd = 4096, 64
 	c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: hd, MaxTokens: n, Budget: 256}
-	m := mustNew(t, "quest", c).(*quest)
-	s := randomSequence(c, n, 17)
+	m := mustNewMethod(t, "quest", c).(*quest)
+	s := randomSynth(c, n, 17)
 	for p := range n {
 		m.Append(0, 0, p, s.keys[0][p])
 	}
@@ -131,12 +131,12 @@ func TestQuestSelectsTopPages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 4, MaxTokens: 128, Budget: tc.budget}
-			m := mustNew(t, tc.method, c)
+			m := mustNewMethod(t, tc.method, c)
 			for p := range tc.n {
 				m.Append(0, 0, p, []float32{tc.s[p/16], 0, 0, 0})
 			}
 			m.Prepare(0, 0, tc.n, nil)
-			got := sorted(m.Select(0, 0, []float32{1, 0, 0, 0}, tc.n, []int{-7})[1:])
+			got := sortedCopy(m.Select(0, 0, []float32{1, 0, 0, 0}, tc.n, []int{-7})[1:])
 			var want []int
 			for _, p := range tc.pages {
 				want = appendRange(want, p*16, min((p+1)*16, tc.n))
@@ -151,7 +151,7 @@ func TestQuestSelectsTopPages(t *testing.T) {
 func TestQuestPerQueryHead(t *testing.T) {
 	// Two query heads of one KV head choose different pages.
 	c := Config{Layers: 1, QueryHeads: 2, KVHeads: 1, HeadDim: 2, MaxTokens: 96, Budget: 48}
-	m := mustNew(t, "quest", c)
+	m := mustNewMethod(t, "quest", c)
 	for p := range 96 {
 		k := []float32{0, 0}
 		k[(p/16)%2] = float32(p / 16) // pages 0,2,4 on axis 0; 1,3,5 on axis 1
@@ -161,7 +161,7 @@ func TestQuestPerQueryHead(t *testing.T) {
 	for h, want := range [][]int{{0, 2, 4}, {1, 3, 5}} {
 		q := []float32{0, 0}
 		q[h] = 1
-		got := sorted(m.Select(0, h, q, 96, nil))
+		got := sortedCopy(m.Select(0, h, q, 96, nil))
 		var pages []int
 		for _, p := range got {
 			if p%16 == 0 {

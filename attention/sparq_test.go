@@ -19,12 +19,12 @@ func TestSparQFullRankEqualsTopK(t *testing.T) {
 		}
 		return v
 	}
-	s := sequence{keys: [][][]float32{make([][]float32, n)}, queries: [][]float32{intVec(), intVec()}}
+	s := synthSequence{keys: [][][]float32{make([][]float32, n)}, queries: [][]float32{intVec(), intVec()}}
 	for p := range n {
 		s.keys[0][p] = intVec()
 	}
-	want := trace(t, mustNew(t, "topk", c), c, s, n-10, n)
-	got := trace(t, mustNew(t, "sparq", c), c, s, n-10, n)
+	want := recordSelections(t, mustNewMethod(t, "topk", c), c, s, n-10, n)
+	got := recordSelections(t, mustNewMethod(t, "sparq", c), c, s, n-10, n)
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("sparq at full rank differs from topk")
 	}
@@ -36,7 +36,7 @@ func TestSparQUsesLargestQueryComponents(t *testing.T) {
 	// components 1 and 3; every other key is zero.
 	const n = 64
 	c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 8, MaxTokens: n, Budget: 2, SparQRank: 2}
-	m := mustNew(t, "sparq", c)
+	m := mustNewMethod(t, "sparq", c)
 	for p := range n {
 		k := make([]float32, 8)
 		switch p {
@@ -51,7 +51,7 @@ func TestSparQUsesLargestQueryComponents(t *testing.T) {
 	}
 	m.Prepare(0, 0, n, nil)
 	q := []float32{0.5, -4, 0.1, 3, 0, 0, 0, 0.2}
-	got := sorted(m.Select(0, 0, q, n, nil))
+	got := sortedCopy(m.Select(0, 0, q, n, nil))
 	if want := []int{20, 30}; !slices.Equal(got, want) {
 		t.Errorf("selected %v, want %v", got, want)
 	}
@@ -61,7 +61,7 @@ func TestSparQUsesLargestQueryComponents(t *testing.T) {
 }
 
 func TestSparQDefaultRank(t *testing.T) {
-	m := mustNew(t, "sparq", Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 64, MaxTokens: 8})
+	m := mustNewMethod(t, "sparq", Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 64, MaxTokens: 8})
 	if r := m.(*sparq).rank; r != 8 {
 		t.Errorf("default rank %d, want HeadDim/8 = 8", r)
 	}
@@ -69,9 +69,9 @@ func TestSparQDefaultRank(t *testing.T) {
 
 func TestSparQGrowsPastMaxTokens(t *testing.T) {
 	c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 4, MaxTokens: 5, Budget: 3, SparQRank: 4}
-	s := randomSequence(c, 23, 16)
-	want := trace(t, mustNew(t, "topk", c), c, s, 4, 23)
-	got := trace(t, mustNew(t, "sparq", c), c, s, 4, 23)
+	s := randomSynth(c, 23, 16)
+	want := recordSelections(t, mustNewMethod(t, "topk", c), c, s, 4, 23)
+	got := recordSelections(t, mustNewMethod(t, "sparq", c), c, s, 4, 23)
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("sparq differs from topk after growing its columns")
 	}

@@ -1,8 +1,8 @@
 package attention
 
 import (
-	"cmp"
 	"fmt"
+	"math"
 	"slices"
 
 	"starc/cluster"
@@ -78,13 +78,8 @@ type starcGroup struct {
 }
 
 type starcScratch struct {
-	scores []float32     // [clusters] q·μ
-	ranks  []clusterRank // [non-empty clusters]
-}
-
-type clusterRank struct {
-	score float32
-	id    int32
+	scores []float32 // [clusters] q·μ
+	ranks  []uint64  // [non-empty clusters] rankKey
 }
 
 func newSTARC(c Config) (Method, error) {
@@ -224,13 +219,14 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	ranks := s.ranks[:0]
 	for id, members := range g.size {
 		if members > 0 {
-			ranks = append(ranks, clusterRank{score: rankable(s.scores[id]), id: int32(id)})
+			ranks = append(ranks, rankKey(s.scores[id], id))
 		}
 	}
 	s.ranks = ranks
-	slices.SortFunc(ranks, byScoreThenID)
+	slices.Sort(ranks)
 	for _, r := range ranks {
-		first, members := int(g.start[r.id]), int(g.size[r.id])
+		id := uint32(r)
+		first, members := int(g.start[id]), int(g.size[id])
 		take := min(members, left)
 		for _, p := range g.posAt[first : first+take] {
 			dst = append(dst, int(p))
@@ -243,11 +239,22 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	return dst
 }
 
-func byScoreThenID(a, b clusterRank) int {
-	if c := cmp.Compare(b.score, a.score); c != 0 {
-		return c
+// rankKey packs a cluster's score and id into one integer whose ascending
+// order is descending score, then ascending id (NaN as −Inf, −0 = +0), so
+// the clusters are ranked by a plain integer sort.
+func rankKey(score float32, id int) uint64 {
+	score = rankable(score)
+	if score == 0 {
+		score = 0 // −0 → +0
 	}
-	return cmp.Compare(a.id, b.id)
+	b := math.Float32bits(score)
+	if b&(1<<31) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 31
+	}
+	// b now increases with score.
+	return uint64(^b)<<32 | uint64(uint32(id))
 }
 
 func (m *starc) Reset() {

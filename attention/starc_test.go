@@ -2,16 +2,17 @@ package attention
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 )
 
-// planted builds keys whose direction is e_{dir(p)} (one of four orthogonal
+// plantedKeys builds keys whose direction is e_{dir(p)} (one of four orthogonal
 // axes) with small noise and a varying norm, so K-means on unit keys
 // recovers dir exactly and the first four tokens of every window cover all
 // four directions.
-func planted(n, dim int, dir func(p int) int, seed uint64) [][]float32 {
+func plantedKeys(n, dim int, dir func(p int) int, seed uint64) [][]float32 {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	keys := make([][]float32, n)
 	for p := range keys {
@@ -26,8 +27,8 @@ func planted(n, dim int, dir func(p int) int, seed uint64) [][]float32 {
 	return keys
 }
 
-// axes returns Σ w[i]·e_i in dim dimensions.
-func axes(dim int, w ...float32) []float32 {
+// axisMix returns Σ w[i]·e_i in dim dimensions.
+func axisMix(dim int, w ...float32) []float32 {
 	q := make([]float32, dim)
 	copy(q, w)
 	return q
@@ -44,7 +45,7 @@ func positionsWhere(n, limit int, ok func(p int) bool) []int {
 	return out
 }
 
-func sorted(s []int) []int { s = slices.Clone(s); slices.Sort(s); return s }
+func sortedCopy(s []int) []int { s = slices.Clone(s); slices.Sort(s); return s }
 
 func TestSTARCFillsBudgetInClusterOrder(t *testing.T) {
 	// Window 0 (positions 0..63) points along axes 0..3 (p%4), a second full
@@ -59,7 +60,7 @@ func TestSTARCFillsBudgetInClusterOrder(t *testing.T) {
 		}
 		return 4 + p%3
 	}
-	q := axes(16, 8, 6, 4, 2, 7, 5, 3, 1)
+	q := axisMix(16, 8, 6, 4, 2, 7, 5, 3, 1)
 	tests := []struct {
 		name    string
 		dir     func(p int) int
@@ -90,17 +91,17 @@ func TestSTARCFillsBudgetInClusterOrder(t *testing.T) {
 			for _, w := range tc.want {
 				want = append(want, positionsWhere(clustered, w[1], func(p int) bool { return tc.dir(p) == w[0] })...)
 			}
-			want = sorted(want)
-			m := mustNew(t, "starc", c)
-			s := sequence{keys: [][][]float32{planted(tc.n, 16, tc.dir, 1)}, queries: [][]float32{q}}
+			want = sortedCopy(want)
+			m := mustNewMethod(t, "starc", c)
+			s := synthSequence{keys: [][][]float32{plantedKeys(tc.n, 16, tc.dir, 1)}, queries: [][]float32{q}}
 			var got []int
-			mover := newFakeMover(t)
-			run(t, m, c, s, tc.prefill, tc.n, mover, func(_, _, _, k int, sel []int) {
+			mover := newRecordingMover(t)
+			driveMethod(t, m, c, s, tc.prefill, tc.n, mover, func(_, _, _, k int, sel []int) {
 				if k == tc.n {
-					got = sorted(sel)
+					got = sortedCopy(sel)
 				}
 			})
-			checkLayout(t, &m.(*starc).groups[0], mover, 0, 0, tc.dir)
+			checkSTARCLayout(t, &m.(*starc).groups[0], mover, 0, 0, tc.dir)
 			if !slices.Equal(got, want) {
 				t.Errorf("selected\n %v\nwant\n %v", got, want)
 			}
@@ -170,11 +171,11 @@ func TestSTARCWindowsAndReclustering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 16, MaxTokens: 256, Budget: 20}
 			tc.edit(&c)
-			m := mustNew(t, "starc", c)
-			mover := newFakeMover(t)
-			s := sequence{keys: [][][]float32{planted(tc.n, 16, dir, 2)}, queries: [][]float32{axes(16, 1, 2)}}
+			m := mustNewMethod(t, "starc", c)
+			mover := newRecordingMover(t)
+			s := synthSequence{keys: [][][]float32{plantedKeys(tc.n, 16, dir, 2)}, queries: [][]float32{axisMix(16, 1, 2)}}
 			g := &m.(*starc).groups[0]
-			run(t, m, c, s, tc.prefill, tc.n, mover, func(_, _, _, k int, sel []int) {
+			driveMethod(t, m, c, s, tc.prefill, tc.n, mover, func(_, _, _, k int, sel []int) {
 				if g.clustered != tc.clusteredAt(k) {
 					t.Fatalf("at %d tokens %d are clustered, want %d", k, g.clustered, tc.clusteredAt(k))
 				}
@@ -206,15 +207,15 @@ func TestSTARCWindowsAndReclustering(t *testing.T) {
 					t.Errorf("window %d clusters cover %d slots, want %d", w, slot-first, tc.wantMoves[w][1])
 				}
 			}
-			checkLayout(t, g, mover, 0, 0, nil) // windows here are not seeded one per direction
+			checkSTARCLayout(t, g, mover, 0, 0, nil) // windows here are not seeded one per direction
 		})
 	}
 }
 
-// checkLayout verifies that the method's slot table agrees with the moves
+// checkSTARCLayout verifies that the method's slot table agrees with the moves
 // the Mover saw, that each cluster's tokens are contiguous and in ascending
 // position, and (for planted keys) that a cluster is one direction.
-func checkLayout(t *testing.T, g *starcGroup, mover *fakeMover, layer, kvHead int, dir func(int) int) {
+func checkSTARCLayout(t *testing.T, g *starcGroup, mover *recordingMover, layer, kvHead int, dir func(int) int) {
 	t.Helper()
 	for slot := range g.clustered {
 		if got := mover.slot(layer, kvHead, int(g.posAt[slot])); got != slot {
@@ -245,9 +246,9 @@ func TestSTARCQueryHeadsUseTheirKVHead(t *testing.T) {
 	c := Config{Layers: 1, QueryHeads: 4, KVHeads: 2, HeadDim: 16, MaxTokens: n, Budget: 16}
 	dir0 := func(p int) int { return p % 4 }
 	dir1 := func(p int) int { return (p / 2) % 4 }
-	s := sequence{
-		keys:    [][][]float32{planted(n, 16, dir0, 3), planted(n, 16, dir1, 4)},
-		queries: [][]float32{axes(16, 1), axes(16, 0, 0, 1), axes(16, 0, 1), axes(16, 0, 0, 0, 1)},
+	s := synthSequence{
+		keys:    [][][]float32{plantedKeys(n, 16, dir0, 3), plantedKeys(n, 16, dir1, 4)},
+		queries: [][]float32{axisMix(16, 1), axisMix(16, 0, 0, 1), axisMix(16, 0, 1), axisMix(16, 0, 0, 0, 1)},
 	}
 	want := [][]int{
 		positionsWhere(n, n, func(p int) bool { return dir0(p) == 0 }),
@@ -255,9 +256,9 @@ func TestSTARCQueryHeadsUseTheirKVHead(t *testing.T) {
 		positionsWhere(n, n, func(p int) bool { return dir1(p) == 1 }),
 		positionsWhere(n, n, func(p int) bool { return dir1(p) == 3 }),
 	}
-	m := mustNew(t, "starc", c)
-	run(t, m, c, s, n-1, n, newFakeMover(t), func(_, _, h, _ int, sel []int) {
-		if got := sorted(sel); !slices.Equal(got, want[h]) {
+	m := mustNewMethod(t, "starc", c)
+	driveMethod(t, m, c, s, n-1, n, newRecordingMover(t), func(_, _, h, _ int, sel []int) {
+		if got := sortedCopy(sel); !slices.Equal(got, want[h]) {
 			t.Errorf("query head %d selected %v, want %v", h, got, want[h])
 		}
 	})
@@ -265,11 +266,11 @@ func TestSTARCQueryHeadsUseTheirKVHead(t *testing.T) {
 
 func TestSTARCWithoutMover(t *testing.T) {
 	c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 16, MaxTokens: 128, Budget: 32}
-	s := sequence{keys: [][][]float32{planted(100, 16, func(p int) int { return p % 4 }, 5)}, queries: [][]float32{axes(16, 1)}}
-	withMover := trace(t, mustNew(t, "starc", c), c, s, 70, 100)
+	s := synthSequence{keys: [][][]float32{plantedKeys(100, 16, func(p int) int { return p % 4 }, 5)}, queries: [][]float32{axisMix(16, 1)}}
+	withMover := recordSelections(t, mustNewMethod(t, "starc", c), c, s, 70, 100)
 	var without [][]int
-	run(t, mustNew(t, "starc", c), c, s, 70, 100, nil, func(_, _, _, _ int, sel []int) {
-		without = append(without, sorted(sel))
+	driveMethod(t, mustNewMethod(t, "starc", c), c, s, 70, 100, nil, func(_, _, _, _ int, sel []int) {
+		without = append(without, sortedCopy(sel))
 	})
 	if !slices.EqualFunc(withMover, without, slices.Equal) {
 		t.Errorf("selections depend on the Mover")
@@ -278,7 +279,7 @@ func TestSTARCWithoutMover(t *testing.T) {
 
 func TestSTARCPanicsOnSelectBeforePrepare(t *testing.T) {
 	c := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 4, MaxTokens: 8, Budget: 2}
-	m := mustNew(t, "starc", c)
+	m := mustNewMethod(t, "starc", c)
 	for p := range 4 {
 		m.Append(0, 0, p, []float32{1, 2, 3, float32(p)})
 	}
@@ -291,11 +292,11 @@ func TestSTARCPanicsOnSelectBeforePrepare(t *testing.T) {
 }
 
 func TestSTARCPrepareDoesNotAllocateWhenWarm(t *testing.T) {
-	c := benchShape(1024)
+	c := smolShape(1024)
 	c.MaxTokens = 1 << 14
-	m := mustNew(t, "starc", c).(*starc)
-	s := randomSequence(c, 4096+128, 8)
-	run(t, m, c, s, 4095, 4096+128, nil, nil)
+	m := mustNewMethod(t, "starc", c).(*starc)
+	s := randomSynth(c, 4096+128, 8)
+	driveMethod(t, m, c, s, 4095, 4096+128, nil, nil)
 	rewind := warmRecluster(m, s, 4096+128)
 	if a := testing.AllocsPerRun(10, rewind); a != 0 {
 		t.Errorf("%v allocations per reclustering Prepare", a)
@@ -304,7 +305,7 @@ func TestSTARCPrepareDoesNotAllocateWhenWarm(t *testing.T) {
 
 // warmRecluster returns a function that undoes the last window of layer 0,
 // KV head 0 and clusters it again: one reclustering Prepare.
-func warmRecluster(m *starc, s sequence, n int) func() {
+func warmRecluster(m *starc, s synthSequence, n int) func() {
 	c := m.shape.cfg
 	g := &m.groups[0]
 	k := (c.ReclusterInterval + c.ClusterSize - 1) / c.ClusterSize
@@ -320,19 +321,19 @@ func warmRecluster(m *starc, s sequence, n int) func() {
 
 func BenchmarkSTARCPrepare(b *testing.B) {
 	b.Run("recluster/64-tokens", func(b *testing.B) {
-		c := benchShape(1024)
-		m := mustNew(b, "starc", c).(*starc)
-		s := randomSequence(c, 4096, 9)
-		run(b, m, c, s, 4095-64, 4096, nil, nil)
+		c := smolShape(1024)
+		m := mustNewMethod(b, "starc", c).(*starc)
+		s := randomSynth(c, 4096, 9)
+		driveMethod(b, m, c, s, 4095-64, 4096, nil, nil)
 		recluster := warmRecluster(m, s, 4096)
 		for b.Loop() {
 			recluster()
 		}
 	})
 	b.Run("first-decode/4096-tokens", func(b *testing.B) {
-		c := benchShape(1024)
-		m := mustNew(b, "starc", c)
-		s := randomSequence(c, 4096, 10)
+		c := smolShape(1024)
+		m := mustNewMethod(b, "starc", c)
+		s := randomSynth(c, 4096, 10)
 		for b.Loop() {
 			b.StopTimer()
 			m.Reset()
@@ -343,4 +344,23 @@ func BenchmarkSTARCPrepare(b *testing.B) {
 			m.Prepare(0, 0, 4096, nil)
 		}
 	})
+}
+
+func TestRankKeyOrdersByScoreThenID(t *testing.T) {
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	// Listed in the wanted rank order.
+	order := []struct {
+		score float32
+		id    int
+	}{
+		{inf, 9}, {3, 0}, {3, 1}, {1e-30, 4}, {0, 2}, {float32(math.Copysign(0, -1)), 3},
+		{-1e-30, 0}, {-2, 7}, {-inf, 1}, {nan, 5}, // NaN ranks as −Inf
+	}
+	for i := 1; i < len(order); i++ {
+		a, b := order[i-1], order[i]
+		if !(rankKey(a.score, a.id) < rankKey(b.score, b.id)) {
+			t.Errorf("(%v, %d) does not rank before (%v, %d)", a.score, a.id, b.score, b.id)
+		}
+	}
 }

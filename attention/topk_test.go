@@ -31,7 +31,7 @@ func TestAppendTopKMatchesSort(t *testing.T) {
 		name   string
 		scores func(n int) []float32
 	}{
-		{"distinct", func(n int) []float32 { return randomVector(rng, n) }},
+		{"distinct", func(n int) []float32 { return gaussianVector(rng, n) }},
 		{"few values (ties)", func(n int) []float32 {
 			s := make([]float32, n)
 			for i := range s {
@@ -55,7 +55,7 @@ func TestAppendTopKMatchesSort(t *testing.T) {
 			return s
 		}},
 		{"with NaN and infinities", func(n int) []float32 {
-			s := randomVector(rng, n)
+			s := gaussianVector(rng, n)
 			for i := range s {
 				switch rng.IntN(8) {
 				case 0:
@@ -91,16 +91,16 @@ func TestTopKSelectsLargestDotProducts(t *testing.T) {
 	// topk against a direct computation of every q·k and a sort.
 	const n = 300
 	c := Config{Layers: 1, QueryHeads: 2, KVHeads: 1, HeadDim: 16, MaxTokens: n, Budget: 37}
-	s := randomSequence(c, n, 14)
-	m := mustNew(t, "topk", c)
-	run(t, m, c, s, n-1, n, nil, func(_, _, h, _ int, sel []int) {
+	s := randomSynth(c, n, 14)
+	m := mustNewMethod(t, "topk", c)
+	driveMethod(t, m, c, s, n-1, n, nil, func(_, _, h, _ int, sel []int) {
 		scores := make([]float32, n)
 		for p := range n {
 			for i, v := range s.queries[h] {
 				scores[p] += v * s.keys[0][p][i]
 			}
 		}
-		if got, want := sorted(sel), referenceTopK(scores, 37); !slices.Equal(got, want) {
+		if got, want := sortedCopy(sel), referenceTopK(scores, 37); !slices.Equal(got, want) {
 			t.Errorf("head %d: got %v\nwant %v", h, got, want)
 		}
 	})

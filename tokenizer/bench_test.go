@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,6 +22,25 @@ func BenchmarkEncode(b *testing.B) {
 		b.Fatal(err)
 	}
 	stories, _, _ := storiesTokenizer(b)
+	// SmolLM2's vocabulary with the Llama-3 Split regex (run by regexp2) instead of the
+	// hand-written GPT-2 splitter.
+	data, err := os.ReadFile(smolTokenizerPath(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(data, &f); err != nil {
+		b.Fatal(err)
+	}
+	f["pre_tokenizer"] = json.RawMessage(`{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":` +
+		jsonString(llama3Pattern) + `},"behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":false}]}`)
+	if data, err = json.Marshal(f); err != nil {
+		b.Fatal(err)
+	}
+	llama3, err := Parse("llama3-split", data)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		tok  *Tokenizer
@@ -29,6 +49,7 @@ func BenchmarkEncode(b *testing.B) {
 		{"smollm2/pride_and_prejudice/cold", smol, true},
 		{"smollm2/pride_and_prejudice/warm", smol, false},
 		{"stories260K/pride_and_prejudice/cold", stories, true},
+		{"llama3split/pride_and_prejudice/cold", llama3, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))

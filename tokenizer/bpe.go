@@ -47,10 +47,13 @@ func newBPE(path string, vocab map[string]int, merges [][2]string, opt bpeOption
 	if m.vocab == nil {
 		m.vocab = map[string]int{}
 	}
+	// Ids index dense tables, so they must stay near the vocab size (real vocabularies use
+	// 0..len-1); this also keeps a corrupt id from allocating gigabytes.
+	limit := 2*len(m.vocab) + 1024
 	maxID := -1
 	for tok, id := range m.vocab {
-		if id < 0 || id > 1<<30 {
-			return nil, fmt.Errorf("%s.vocab: token %q has invalid id %d", path, tok, id)
+		if id < 0 || id >= limit {
+			return nil, fmt.Errorf("%s.vocab: token %q has invalid id %d (vocab of %d tokens)", path, tok, id, len(m.vocab))
 		}
 		maxID = max(maxID, id)
 	}

@@ -47,6 +47,7 @@ func TestUnsupportedComponentsAreNamed(t *testing.T) {
 		{"BPE merge with three parts", "model", `{"type":"BPE","vocab":{"a":0},"merges":[["a","b","c"]]}`, []string{`model.merges[0]: merge has 3 parts, want 2`}},
 		{"BPE unk not in vocab", "model", `{"type":"BPE","unk_token":"<unk>","vocab":{"a":0},"merges":[]}`, []string{`model.unk_token: "<unk>" is not in the vocab`}},
 		{"BPE negative id", "model", `{"type":"BPE","vocab":{"a":-3},"merges":[]}`, []string{`model.vocab: token "a" has invalid id -3`}},
+		{"BPE id far beyond the vocab", "model", `{"type":"BPE","vocab":{"a":0,"b":99999999},"merges":[]}`, []string{`model.vocab: token "b" has invalid id 99999999`}},
 		{"missing model", "model", `null`, []string{`model: missing`}},
 		{"RobertaProcessing", "post_processor", `{"type":"RobertaProcessing","sep":["</s>",2],"cls":["<s>",0]}`, []string{`post_processor: type "RobertaProcessing" not supported`}},
 		{"BertProcessing", "post_processor", `{"type":"BertProcessing","sep":["[SEP]",2],"cls":["[CLS]",0]}`, []string{`"BertProcessing" not supported`}},

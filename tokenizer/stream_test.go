@@ -55,29 +55,30 @@ func streamAll(t *testing.T, tok *Tokenizer, ids []int) (string, []string) {
 }
 
 func TestStreamDecoderConcatenatesToDecode(t *testing.T) {
-	toks := map[string]*Tokenizer{"stories": loadStoriesFile(t)}
-	if _, err := os.Stat(smolTokenizerPathNoSkip()); err == nil {
-		smol, err := Load(smolTokenizerPathNoSkip())
-		if err != nil {
-			t.Fatal(err)
-		}
-		toks["smollm2"] = smol
+	load := map[string]func(t *testing.T) *Tokenizer{
+		"stories": func(t *testing.T) *Tokenizer { return loadStoriesFile(t) },
+		"smollm2": func(t *testing.T) *Tokenizer {
+			tok, err := Load(smolTokenizerPath(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		},
 	}
-	for name, tok := range toks {
-		for _, text := range streamTexts {
-			for _, opt := range []EncodeOptions{{AddSpecial: true, ParseSpecial: true}, {}} {
-				ids := tok.Encode(text, opt)
-				got, _ := streamAll(t, tok, ids)
-				if want := tok.Decode(ids); got != want {
-					t.Errorf("%s %+v: streamed %q, Decode %q", name, opt, got, want)
+	for name, f := range load {
+		t.Run(name, func(t *testing.T) {
+			tok := f(t)
+			for _, text := range streamTexts {
+				for _, opt := range []EncodeOptions{{AddSpecial: true, ParseSpecial: true}, {}} {
+					ids := tok.Encode(text, opt)
+					got, _ := streamAll(t, tok, ids)
+					if want := tok.Decode(ids); got != want {
+						t.Errorf("%+v: streamed %q, Decode %q", opt, got, want)
+					}
 				}
 			}
-		}
+		})
 	}
-}
-
-func smolTokenizerPathNoSkip() string {
-	return "../../shared/models/smollm2-135m-instruct/tokenizer.json"
 }
 
 // TestStreamDecoderHoldsPartialCharacters splits characters across byte tokens and checks
