@@ -37,8 +37,9 @@ type Engine struct {
 	task attendTask
 
 	// Observers.
-	onRead  func(layer, kvHead, n int, slots []int)
-	metrics *metricsState
+	decoding bool // inside Decode: reads are reported to onRead
+	onRead   func(layer, kvHead, n int, slots []int)
+	metrics  *metricsState
 }
 
 // NewEngine builds an Engine over store with method, for the shape in cfg.
@@ -102,7 +103,8 @@ func (e *Engine) Store() Store { return e.store }
 
 // OnRead registers f to be told, at every decode step and for every layer
 // and KV head, which slots were read (ascending token position) out of n
-// cached tokens. Traces and hardware reports subscribe here.
+// cached tokens. Prefill reads are not reported. Traces and row counts
+// subscribe here.
 func (e *Engine) OnRead(f func(layer, kvHead, n int, slots []int)) { e.onRead = f }
 
 // Reset starts a new sequence: identity slot map, method and store cleared.
@@ -160,6 +162,7 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 		panic(fmt.Sprintf("attention: position %d exceeds capacity %d", pos, c.MaxTokens))
 	}
 	sparse := layer >= c.DenseLayers
+	e.decoding = true
 	for g := range c.KVHeads {
 		kg, vg := k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd]
 		e.store.Write(layer, g, e.slotOf[layer*c.KVHeads+g][pos], kg, vg)
@@ -177,6 +180,7 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 		}
 		e.collectSelected(layer, g, n)
 	}
+	e.decoding = false
 	if e.metrics != nil && sparse {
 		e.metrics.observe(e, layer, q, n)
 	}
@@ -254,7 +258,7 @@ func (e *Engine) read(layer, g, n int) {
 		hd := e.cfg.HeadDim
 		e.store.Read(layer, g, slots, e.gK[g][:len(slots)*hd], e.gV[g][:len(slots)*hd])
 	}
-	if e.onRead != nil {
+	if e.onRead != nil && e.decoding {
 		e.onRead(layer, g, n, slots)
 	}
 }

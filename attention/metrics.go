@@ -10,7 +10,7 @@ import "fmt"
 // the recall is 1.
 //
 // Scores or probabilities give the same result (softmax is monotonic).
-// It does not allocate.
+// It does not allocate for k ≤ 16.
 func TopKRecall(fullScores []float32, selected []int, k int) float64 {
 	n := len(fullScores)
 	k = min(k, n)

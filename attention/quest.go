@@ -36,12 +36,12 @@ type quest struct {
 }
 
 type questScratch struct {
-	headBuffer           // page scores and q⁻ products
+	headBuffer           // page scores and selection scratch
 	qPos, qNeg []float32 // [HeadDim] max(q, 0), min(q, 0)
-	order      []float32 // [pages] selection scratch
+	qNegDot    []float32 // [pages] q⁻·m
 }
 
-func (s *questScratch) rank(n int) []float32 { s.order = growTo(s.order, n); return s.order }
+func (s *questScratch) lower(n int) []float32 { s.qNegDot = growTo(s.qNegDot, n); return s.qNegDot }
 
 type questGroup struct {
 	maxK, minK []float32 // [pages*HeadDim] per-page element-wise bounds
@@ -134,7 +134,7 @@ func (m *quest) Select(layer, head int, q []float32, n int, dst []int) []int {
 	}
 	scores := m.pageScores(buf, q[:hd], g, candidates)
 	first := len(dst)
-	dst = appendTopK(dst, scores, k, buf.rank(candidates))
+	dst = appendTopK(dst, scores, k, buf.work(candidates))
 	if m.kernel {
 		dst = append(dst, pages-1)
 	}
@@ -167,7 +167,7 @@ func (m *quest) pageScores(buf *questScratch, q []float32, g *questGroup, pages 
 	for i, v := range q {
 		buf.qPos[i], buf.qNeg[i] = max(v, 0), min(v, 0)
 	}
-	scores, lower := buf.scores(pages), buf.work(pages)
+	scores, lower := buf.scores(pages), buf.lower(pages)
 	kernels.MatVec(scores, kernels.Matrix{Rows: pages, Cols: hd, DType: kernels.F32, F32: g.maxK[:pages*hd]}, buf.qPos)
 	kernels.MatVec(lower, kernels.Matrix{Rows: pages, Cols: hd, DType: kernels.F32, F32: g.minK[:pages*hd]}, buf.qNeg)
 	for p, v := range lower {

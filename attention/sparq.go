@@ -42,7 +42,7 @@ type sparqGroup struct {
 type sparqScratch struct {
 	buf  headBuffer
 	absQ []float32 // [HeadDim]
-	work []float32 // [HeadDim]
+	work []uint32  // [HeadDim]
 	comp []int     // [rank] components kept
 }
 

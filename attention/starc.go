@@ -2,7 +2,6 @@ package attention
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"starc/cluster"
@@ -243,18 +242,7 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 // order is descending score, then ascending id (NaN as −Inf, −0 = +0), so
 // the clusters are ranked by a plain integer sort.
 func rankKey(score float32, id int) uint64 {
-	score = rankable(score)
-	if score == 0 {
-		score = 0 // −0 → +0
-	}
-	b := math.Float32bits(score)
-	if b&(1<<31) != 0 {
-		b = ^b
-	} else {
-		b |= 1 << 31
-	}
-	// b now increases with score.
-	return uint64(^b)<<32 | uint64(uint32(id))
+	return uint64(^orderKey(score))<<32 | uint64(uint32(id))
 }
 
 func (m *starc) Reset() {

@@ -3,7 +3,6 @@ package attention
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"starc/model/kernels"
 )
@@ -149,10 +148,13 @@ func (kl *keyLog) reset() { kl.keys, kl.n = kl.keys[:0], 0 }
 
 // headBuffer is per-(layer, query head) scratch, so Select calls of
 // different heads never share memory.
-type headBuffer struct{ s, w []float32 }
+type headBuffer struct {
+	s []float32 // [n] scores
+	w []uint32  // [n] selection scratch
+}
 
 func (b *headBuffer) scores(n int) []float32 { b.s = growTo(b.s, n); return b.s }
-func (b *headBuffer) work(n int) []float32   { b.w = growTo(b.w, n); return b.w }
+func (b *headBuffer) work(n int) []uint32    { b.w = growTo(b.w, n); return b.w }
 
 // growTo returns s with length n, reallocating (with headroom) only when
 // its capacity is short.
@@ -164,12 +166,13 @@ func growTo[T any](s []T, n int) []T {
 }
 
 // appendTopK appends to dst the indices of the k largest scores (ties:
-// lower index first; NaN ranks below every number) and returns dst. work is
-// scratch of len(scores). The order of the appended indices is ascending.
+// lower index first; NaN ranks as −Inf, −0 as +0) and returns dst. work is
+// scratch of len(scores). The appended indices are ascending.
 //
-// Hot path: an expected O(n) selection of the k-th largest value, then one
-// scan; no sort of the n scores.
-func appendTopK(dst []int, scores []float32, k int, work []float32) []int {
+// Hot path: a radix selection of the k-th largest score (one pass over all
+// scores, then passes over the few sharing its leading bytes) and one scan;
+// no sort of the n scores.
+func appendTopK(dst []int, scores []float32, k int, work []uint32) []int {
 	n := len(scores)
 	if k >= n {
 		return appendRange(dst, 0, n)
@@ -177,28 +180,59 @@ func appendTopK(dst []int, scores []float32, k int, work []float32) []int {
 	if k <= 0 {
 		return dst
 	}
-	work = work[:n]
+	cand := work[:n]
 	for i, v := range scores {
-		work[i] = rankable(v)
+		cand[i] = orderKey(v)
 	}
-	thr := kthLargest(work, k)
-	greater := 0
-	for _, v := range scores {
-		if rankable(v) > thr {
-			greater++
+	// Most significant byte first: find the byte of the k-th largest key
+	// among the candidates, keep only the candidates with that byte.
+	need, thr := k, uint32(0)
+	for shift := 24; shift >= 0; shift -= 8 {
+		var hist [256]int32
+		for _, x := range cand {
+			hist[x>>shift&0xff]++
 		}
+		bin, above := 255, 0
+		for ; above+int(hist[bin]) < need; bin-- {
+			above += int(hist[bin])
+		}
+		need -= above
+		thr |= uint32(bin) << shift
+		kept := 0
+		for _, x := range cand {
+			if x>>shift&0xff == uint32(bin) {
+				cand[kept] = x
+				kept++
+			}
+		}
+		cand = cand[:kept]
 	}
-	ties := k - greater
+	// thr is the k-th largest key; need of the keys equal to it are taken,
+	// lowest index first.
 	for i, v := range scores {
-		switch r := rankable(v); {
-		case r > thr:
+		switch x := orderKey(v); {
+		case x > thr:
 			dst = append(dst, i)
-		case r == thr && ties > 0:
+		case x == thr && need > 0:
 			dst = append(dst, i)
-			ties--
+			need--
 		}
 	}
 	return dst
+}
+
+// orderKey maps a score to an integer of the same order: NaN as −Inf and
+// −0 as +0, larger score → larger key.
+func orderKey(v float32) uint32 {
+	b := math.Float32bits(v)
+	switch abs := b &^ (1 << 31); {
+	case abs > 0x7f800000: // NaN ranks as −Inf
+		b = 0xff800000
+	case abs == 0: // −0 ranks as +0
+		b = 0
+	}
+	// Negative: flip every bit; positive: set the sign bit.
+	return b ^ (uint32(int32(b)>>31) | 1<<31)
 }
 
 // rankable maps NaN to −Inf so that every comparison is a total order.
@@ -207,50 +241,4 @@ func rankable(v float32) float32 {
 		return float32(math.Inf(-1))
 	}
 	return v
-}
-
-// kthLargest returns the k-th largest value of x (1 ≤ k ≤ len(x)),
-// reordering x. Quickselect with a three-way partition (many equal scores
-// stay linear) and median-of-three pivots; after 2·log2(n) rounds the
-// remaining range is sorted instead, bounding the worst case.
-func kthLargest(x []float32, k int) float32 {
-	lo, hi, want := 0, len(x), k-1 // want: index in descending order
-	for budget := 2 * (bitsLen(len(x)) + 1); hi-lo > 16 && budget > 0; budget-- {
-		a, b, c := x[lo], x[lo+(hi-lo)/2], x[hi-1]
-		pivot := max(min(a, b), min(max(a, b), c))
-		// Partition x[lo:hi] into > pivot | == pivot | < pivot.
-		gt, i, lt := lo, lo, hi
-		for i < lt {
-			switch v := x[i]; {
-			case v > pivot:
-				x[gt], x[i] = x[i], x[gt]
-				gt++
-				i++
-			case v < pivot:
-				lt--
-				x[lt], x[i] = x[i], x[lt]
-			default:
-				i++
-			}
-		}
-		switch {
-		case want < gt:
-			hi = gt
-		case want < lt:
-			return pivot
-		default:
-			lo = lt
-		}
-	}
-	part := x[lo:hi]
-	slices.Sort(part) // ascending
-	return part[len(part)-1-(want-lo)]
-}
-
-func bitsLen(n int) int {
-	b := 0
-	for ; n > 0; n >>= 1 {
-		b++
-	}
-	return b
 }

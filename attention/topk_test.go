@@ -54,7 +54,7 @@ func TestAppendTopKMatchesSort(t *testing.T) {
 			}
 			return s
 		}},
-		{"with NaN and infinities", func(n int) []float32 {
+		{"with NaN, infinities and signed zeros", func(n int) []float32 {
 			s := gaussianVector(rng, n)
 			for i := range s {
 				switch rng.IntN(8) {
@@ -64,6 +64,10 @@ func TestAppendTopKMatchesSort(t *testing.T) {
 					s[i] = float32(math.Inf(1))
 				case 2:
 					s[i] = float32(math.Inf(-1))
+				case 3:
+					s[i] = float32(math.Copysign(0, -1))
+				case 4:
+					s[i] = 0
 				}
 			}
 			return s
@@ -74,7 +78,7 @@ func TestAppendTopKMatchesSort(t *testing.T) {
 			for _, n := range []int{1, 2, 5, 16, 17, 100, 1000, 4096} {
 				scores := tc.scores(n)
 				for _, k := range []int{0, 1, 3, n / 4, n / 2, n - 1, n, n + 5} {
-					got := appendTopK([]int{-1}, scores, k, make([]float32, n))
+					got := appendTopK([]int{-1}, scores, k, make([]uint32, n))
 					if got[0] != -1 {
 						t.Fatalf("dst prefix overwritten")
 					}

@@ -5,18 +5,24 @@ package pim
 // regular (full attention or a row-packed sparse selection of R token groups,
 // one head per channel, head dim 128, FP16) and is held equal to the
 // command-level engine (SimulateAttention) by tests, and to Ramulator2 by the
-// parity test on ../shared/docs/attacc/ramulator_full_mistral_13heads.csv.
+// parity tests on ../shared/docs/attacc.
 //
-// The rules (attacc.md §5 item 3 and its Appendix, re-derived from the
-// command-level schedule this package simulates):
-//   - score MACs every nCCDAB; a row switch costs MAC→PREA (nRTPL) →
-//     ACTAB (nRP) → MAC (nRCDRD);
-//   - a refresh requested while a MAC row is open waits for that row's last
-//     MAC e: PREA at e+nRTPL, REFab one cycle later, the next ACTAB nRFC after
-//     the REFab; a refresh in the last context row costs nothing;
+// The rules (attacc.md §5 item 3 and its Appendix, re-derived and extended
+// from the command-level schedule this package simulates):
+//   - MACs every nCCDAB; a row switch costs MAC→PREA (nRTPL, but not before
+//     ACTAB+nRAS) → ACTAB (nRP) → MAC (nRCDRD);
+//   - a refresh requested while a MAC row is open waits for that row's PREA:
+//     REFab one cycle later (or at its request), the next ACTAB nRFC after it;
+//     a refresh due by the last cycle is still served (PREA + one REFab per
+//     pseudo-channel) before the channel is idle;
 //   - between score and context: the MV_SB/SFM tail of the score phase, then
 //     the 8·ceil(R/16) MV_GB issued from the PIM queue (mvgbOffsets); the V row
-//     is opened when the first context MAC enters the queue.
+//     is opened when the first context MAC enters the queue;
+//   - the context ends with the last MV_SB flush; when the last output slice's
+//     MACs sit inside one row without starting it, the previous flush's
+//     bank-0 MV_SB is held back by the open-row rule until the last MAC (two
+//     cycles more), and for tiny R the two flushes (16 MV_SB, nBL apart) bound
+//     the end.
 
 import "sync"
 
@@ -57,6 +63,9 @@ func CommandsPerHead(R int) AttentionCommands {
 // PIM, <= 16 heads per stack so one head per channel). Refresh is included.
 // R <= 0 gives zero.
 func ClosedFormAttention(s Spec, R int) (cycles int64, c AttentionCommands) {
+	if s.PIM == PIMNone {
+		panic("pim: ClosedFormAttention: part " + s.Name + " has no GEMV units")
+	}
 	if R <= 0 {
 		return 0, AttentionCommands{}
 	}

@@ -73,6 +73,9 @@ func (c *Controller) Ticks() int64 { return c.ticks }
 // memory_system_cycles when started at cycle 0).
 func (c *Controller) Run(reqs []Request) int64 {
 	start := c.clk
+	if len(reqs) == 0 {
+		return 0
+	}
 	pos := 0
 	for {
 		for len(c.queue) < c.cap && pos < len(reqs) {

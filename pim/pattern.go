@@ -174,8 +174,9 @@ func (p placement) requests(groups []int, q int) []Request {
 
 // patternCost is what one read of a pattern costs on its channel.
 type patternCost struct {
-	cycles int64
-	n      [numCommands]int64
+	cycles   int64
+	n        [numCommands]int64
+	energyPJ float64 // filled by the KV store's cache
 }
 
 func (c patternCost) attention() AttentionCommands {

@@ -101,11 +101,11 @@ func TestJEDECRounding(t *testing.T) {
 		tckPS int
 		want  int
 	}{
-		{350, 769, 456},  // tRFC of an 8 Gb channel at 5.2 Gbps (attacc.md §2.4)
-		{14.6, 769, 19},  // tRCD
-		{15.0, 1000, 15}, // exact multiple stays
+		{350, 769, 456},   // tRFC of an 8 Gb channel at 5.2 Gbps (attacc.md §2.4)
+		{14.6, 769, 19},   // tRCD
+		{15.0, 1000, 15},  // exact multiple stays
 		{15.02, 1000, 15}, // inside the guard band
-		{15.1, 1000, 16}, // outside: rounds up
+		{15.1, 1000, 16},  // outside: rounds up
 	}
 	for _, c := range cases {
 		if got := jedecCycles(c.ns, c.tckPS); got != c.want {

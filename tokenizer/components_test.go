@@ -113,7 +113,7 @@ func TestComponentsMatchHF(t *testing.T) {
 		{name: "Digits then ByteLevel add_prefix_space", base: "bytelevel", set: map[string]string{
 			"pre_tokenizer": `{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":false},{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}]}`}},
 		{name: "Llama-3 Split + ignore_merges", base: "bytelevel",
-			set: map[string]string{"pre_tokenizer": seqThenBL(`{"type":"Split","pattern":{"Regex":` + jsonString(llama3Pattern) + `},"behavior":"Isolated","invert":false}`)},
+			set:    map[string]string{"pre_tokenizer": seqThenBL(`{"type":"Split","pattern":{"Regex":` + jsonString(llama3Pattern) + `},"behavior":"Isolated","invert":false}`)},
 			setBPE: map[string]any{"ignore_merges": true}},
 		{name: "Split string Removed", base: "bytelevel", set: map[string]string{"pre_tokenizer": seqThenBL(`{"type":"Split","pattern":{"String":" "},"behavior":"Removed","invert":false}`)}},
 		{name: "Split string Isolated", base: "bytelevel", set: map[string]string{"pre_tokenizer": seqThenBL(`{"type":"Split","pattern":{"String":" "},"behavior":"Isolated","invert":false}`)}},

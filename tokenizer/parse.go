@@ -10,8 +10,9 @@ import (
 	"github.com/dlclark/regexp2"
 )
 
-// errUnsupported marks a component that the file uses and this package does not implement.
-var errUnsupported = errors.New("not supported")
+// ErrUnsupported is wrapped by every error about a tokenizer.json component, option or
+// GGUF tokenizer kind that this package does not implement (errors.Is works).
+var ErrUnsupported = errors.New("not supported")
 
 // fileJSON is the top level of tokenizer.json. Polymorphic parts stay raw until their
 // "type" is known.
@@ -87,10 +88,10 @@ func parse(data []byte) (*Tokenizer, error) {
 		return nil, err
 	}
 	if !isNull(f.Truncation) {
-		return nil, fmt.Errorf("truncation: %w (must be null)", errUnsupported)
+		return nil, fmt.Errorf("truncation: %w (must be null)", ErrUnsupported)
 	}
 	if !isNull(f.Padding) {
-		return nil, fmt.Errorf("padding: %w (must be null)", errUnsupported)
+		return nil, fmt.Errorf("padding: %w (must be null)", ErrUnsupported)
 	}
 	t := &Tokenizer{bos: -1, eos: -1}
 	var err error
@@ -202,7 +203,7 @@ func parseNormalizer(path string, raw json.RawMessage) (normalizer, error) {
 	case "":
 		return nil, fmt.Errorf("%s: missing type", path)
 	default:
-		return nil, fmt.Errorf("%s: type %q %w", path, typ, errUnsupported)
+		return nil, fmt.Errorf("%s: type %q %w", path, typ, ErrUnsupported)
 	}
 }
 
@@ -237,7 +238,7 @@ func parsePreTokenizer(path string, raw json.RawMessage) (preTokenizer, error) {
 		return seq, nil
 	case "ByteLevel":
 		s := struct {
-			AddPrefixSpace bool `json:"add_prefix_space"`
+			AddPrefixSpace bool  `json:"add_prefix_space"`
 			UseRegex       *bool `json:"use_regex"`
 		}{}
 		if err := decodeStrict(path, raw, &s); err != nil {
@@ -280,7 +281,7 @@ func parsePreTokenizer(path string, raw json.RawMessage) (preTokenizer, error) {
 	case "":
 		return nil, fmt.Errorf("%s: missing type", path)
 	default:
-		return nil, fmt.Errorf("%s: type %q %w", path, typ, errUnsupported)
+		return nil, fmt.Errorf("%s: type %q %w", path, typ, ErrUnsupported)
 	}
 }
 
@@ -297,7 +298,7 @@ func parseBehavior(path, s string) (splitBehavior, error) {
 	case "Contiguous":
 		return behaviorContiguous, nil
 	default:
-		return 0, fmt.Errorf("%s: behavior %q %w", path, s, errUnsupported)
+		return 0, fmt.Errorf("%s: behavior %q %w", path, s, ErrUnsupported)
 	}
 }
 
@@ -347,7 +348,7 @@ func parseMetaspace(path string, raw json.RawMessage) (metaspace, error) {
 		case "never":
 			m.prepend = prependNever
 		default:
-			return m, fmt.Errorf("%s: Metaspace: prepend_scheme %q %w", path, *s.PrependScheme, errUnsupported)
+			return m, fmt.Errorf("%s: Metaspace: prepend_scheme %q %w", path, *s.PrependScheme, ErrUnsupported)
 		}
 	case s.AddPrefixSpace != nil && !*s.AddPrefixSpace:
 		m.prepend = prependNever
@@ -376,7 +377,7 @@ func parseModel(path string, raw json.RawMessage) (*bpeModel, error) {
 		return nil, err
 	}
 	if typ != "" && typ != "BPE" {
-		return nil, fmt.Errorf("%s: type %q %w", path, typ, errUnsupported)
+		return nil, fmt.Errorf("%s: type %q %w", path, typ, ErrUnsupported)
 	}
 	var m bpeJSON
 	if err := decodeStrict(path, raw, &m); err != nil {
@@ -386,16 +387,16 @@ func parseModel(path string, raw json.RawMessage) (*bpeModel, error) {
 		m.Type = "BPE" // HF accepts an untagged BPE model
 	}
 	if m.Type != "BPE" {
-		return nil, fmt.Errorf("%s: type %q %w", path, m.Type, errUnsupported)
+		return nil, fmt.Errorf("%s: type %q %w", path, m.Type, ErrUnsupported)
 	}
 	if m.Dropout != nil && *m.Dropout != 0 {
-		return nil, fmt.Errorf("%s: dropout %v %w", path, *m.Dropout, errUnsupported)
+		return nil, fmt.Errorf("%s: dropout %v %w", path, *m.Dropout, ErrUnsupported)
 	}
 	if m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "" {
-		return nil, fmt.Errorf("%s: continuing_subword_prefix %q %w", path, *m.ContinuingSubwordPrefix, errUnsupported)
+		return nil, fmt.Errorf("%s: continuing_subword_prefix %q %w", path, *m.ContinuingSubwordPrefix, ErrUnsupported)
 	}
 	if m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "" {
-		return nil, fmt.Errorf("%s: end_of_word_suffix %q %w", path, *m.EndOfWordSuffix, errUnsupported)
+		return nil, fmt.Errorf("%s: end_of_word_suffix %q %w", path, *m.EndOfWordSuffix, ErrUnsupported)
 	}
 	var merges [][2]string
 	if !isNull(m.Merges) {
@@ -505,7 +506,7 @@ func parsePostProcessor(path string, raw json.RawMessage) ([]template, error) {
 			switch {
 			case p.Sequence != nil && p.SpecialToken == nil:
 				if p.Sequence.ID != "A" {
-					return nil, fmt.Errorf("%s.single[%d]: sequence %q in a single template %w", path, i, p.Sequence.ID, errUnsupported)
+					return nil, fmt.Errorf("%s.single[%d]: sequence %q in a single template %w", path, i, p.Sequence.ID, ErrUnsupported)
 				}
 				if seen {
 					return nil, fmt.Errorf("%s.single[%d]: sequence $A appears twice", path, i)
@@ -537,7 +538,7 @@ func parsePostProcessor(path string, raw json.RawMessage) ([]template, error) {
 	case "":
 		return nil, fmt.Errorf("%s: missing type", path)
 	default:
-		return nil, fmt.Errorf("%s: type %q %w", path, typ, errUnsupported)
+		return nil, fmt.Errorf("%s: type %q %w", path, typ, ErrUnsupported)
 	}
 }
 
@@ -615,6 +616,6 @@ func parseDecoder(path string, raw json.RawMessage) (decoder, error) {
 	case "":
 		return nil, fmt.Errorf("%s: missing type", path)
 	default:
-		return nil, fmt.Errorf("%s: type %q %w", path, typ, errUnsupported)
+		return nil, fmt.Errorf("%s: type %q %w", path, typ, ErrUnsupported)
 	}
 }

@@ -47,8 +47,8 @@ type storiesGolden struct {
 		} `json:"cases"`
 	} `json:"tokenizer_tests"`
 	Perplexity struct {
-		Input          string `json:"input"`
-		TokenIDsWithBOS []int `json:"token_ids_with_bos"`
+		Input           string `json:"input"`
+		TokenIDsWithBOS []int  `json:"token_ids_with_bos"`
 	} `json:"perplexity"`
 }
 

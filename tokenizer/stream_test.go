@@ -3,7 +3,9 @@ package tokenizer
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -144,5 +146,33 @@ func TestStreamDecoderByteLevelEmoji(t *testing.T) {
 	}
 	if held == 0 {
 		t.Errorf("no Add held text back; the test text no longer splits characters across tokens (%d ids)", len(ids))
+	}
+}
+
+// TestEncodeConcurrent encodes from several goroutines at once (the word cache is shared);
+// run with -race to check the locking.
+func TestEncodeConcurrent(t *testing.T) {
+	tok := loadStoriesFile(t)
+	texts := append(slices.Clone(streamTexts), edgeTexts...)
+	want := make([][]int, len(texts))
+	for i, s := range texts {
+		want[i] = tok.Encode(s, EncodeOptions{ParseSpecial: true})
+	}
+	clear(tok.model.cache)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(texts))
+	for g := 0; g < 4; g++ {
+		wg.Go(func() {
+			for i, s := range texts {
+				if got := tok.Encode(s, EncodeOptions{ParseSpecial: true}); !slices.Equal(got, want[i]) {
+					errs <- s
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for s := range errs {
+		t.Errorf("concurrent Encode(%.40q) differs", s)
 	}
 }

@@ -27,6 +27,8 @@ template. --method and --budget choose the sparse attention method.`,
 		topP := fs.Float64("top-p", 1, "nucleus sampling mass (1 = off)")
 		chat := fs.Bool("chat", false, "apply the model's chat template to the prompt")
 		statsFile := fs.String("stats", "", "write generation statistics as JSON to `FILE`")
+		hw := fs.Bool("hw", false, "keep the KV cache in the PIM device (--kv pim) and print each token's attention hardware cost")
+		hwJSON := fs.String("hw-json", "", "write the per-token hardware rows as JSON to `FILE` (implies --hw)")
 		af := addAttnFlags(fs, 0)
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
@@ -40,6 +42,12 @@ template. --method and --budget choose the sparse attention method.`,
 			}
 			if *temp < 0 {
 				return usagef("--temp %g: want 0 (greedy) or a positive temperature", *temp)
+			}
+			if *hwJSON != "" {
+				*hw = true
+			}
+			if *hw {
+				*af.kv = "pim"
 			}
 			l, err := loadModel(*dir)
 			if err != nil {
@@ -74,14 +82,32 @@ template. --method and --budget choose the sparse attention method.`,
 				stop = append(stop, eos)
 			}
 			dec := l.tok.NewDecoder()
-			stats, err := model.Generate(ctx, l.model, st, ids, model.GenerateOptions{
+			var report *hwReport
+			if *hw {
+				report = newHWReport(e.stderr, st.device)
+			}
+			stats, err := model.Generate(ctx, l.model, st.State, ids, model.GenerateOptions{
 				MaxNew: *n, Sampler: model.NewSampler(*temp, *topK, *topP, *af.seed), Stop: stop,
 			}, func(id int) error {
+				if report != nil {
+					report.token(id, st.Pos())
+				}
 				_, err := io.WriteString(e.stdout, dec.Add(id))
 				return err
 			})
 			io.WriteString(e.stdout, dec.Flush()+"\n")
 			if err != nil {
+				return err
+			}
+			if report != nil {
+				report.summary()
+				if *hwJSON != "" {
+					if err := writeJSONFile(*hwJSON, report.rows); err != nil {
+						return err
+					}
+				}
+			}
+			if err := st.finish(); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stderr, "starc: %d prompt tokens, %d generated; prefill %.1f tok/s, decode %.1f tok/s (method %s, budget %d, %d threads)\n",

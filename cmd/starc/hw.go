@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"starc/pim"
 	"strings"
 
 	"starc/pim/system"
@@ -38,6 +40,7 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 		asCSV := fs.Bool("csv", false, "print AttAcc's CSV row")
 		asJSON := fs.Bool("json", false, "print the result as JSON")
 		steps := fs.Bool("steps", false, "with --csv or --json: include one row per decode step")
+		fromLayer := fs.Int("from-layer", 2, "with --trace: first layer whose rows count (the sparse layers)")
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("unexpected arguments %q", args)
@@ -62,7 +65,7 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 					cfg.Method = system.MethodFromTableName(*tableFile)
 				}
 			case *traceFile != "":
-				if cfg.BudgetTable, err = budgetTableFromTrace(*traceFile); err != nil {
+				if cfg.BudgetTable, err = budgetTableFromTrace(*traceFile, *fromLayer); err != nil {
 					return err
 				}
 				if cfg.Method == "" {
@@ -105,7 +108,22 @@ per decode step of the batch (all layers):
 	return err
 }
 
-// budgetTableFromTrace is filled in with the trace format of package pim.
-func budgetTableFromTrace(path string) ([]int, error) {
-	return nil, fmt.Errorf("%s: trace replay is not available yet", path)
+// budgetTableFromTrace reads a pim access trace and turns it into a
+// kv_budget table over the sparse layers (≥ 2, as STARC and Quest keep
+// layers 0 and 1 dense).
+func budgetTableFromTrace(path string, fromLayer int) ([]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := pim.ReadTrace(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	table, err := system.BudgetTableFromTrace(t, fromLayer)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return table, nil
 }

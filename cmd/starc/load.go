@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 
 	"starc/attention"
 	"starc/model"
+	"starc/pim"
 	"starc/tokenizer"
 	"starc/weights"
 )
@@ -76,6 +78,9 @@ type attnFlags struct {
 	seed        *uint64
 	threads     *int
 	ctx         *int
+	kv          *string
+	layout      *string
+	trace       *string
 }
 
 func addAttnFlags(fs *flag.FlagSet, defaultCtx int) *attnFlags {
@@ -93,16 +98,39 @@ func addAttnFlags(fs *flag.FlagSet, defaultCtx int) *attnFlags {
 		seed:        fs.Uint64("seed", 0, "random seed (sampling, randomised k-means)"),
 		threads:     fs.Int("threads", runtime.NumCPU(), "worker threads"),
 		ctx:         fs.Int("ctx", defaultCtx, "context capacity in tokens (0 = the model's)"),
+		kv:          fs.String("kv", "dense", "where the KV cache lives: dense (host float32) or pim (the simulated HBM3-PIM device, FP16)"),
+		layout:      fs.String("layout", "gqa", "pim: KV layout, gqa (K/V read once per KV head) or attacc (one copy per query head, as AttAcc)"),
+		trace:       fs.String("trace", "", "record the rows every decode step reads to `FILE` (pim trace, JSON lines)"),
 	}
 }
 
-// newState builds the run state with the chosen attention method.
-func (a *attnFlags) newState(l *loaded, capacity int) (*model.State, error) {
+// run is a state with its optional device store and trace recorder.
+type runState struct {
+	*model.State
+	device    *attention.PIM           // nil with --kv dense
+	trace     *attention.TraceRecorder // nil without --trace
+	tracePath string
+}
+
+// newState builds the run state with the chosen KV store and attention method.
+func (a *attnFlags) newState(l *loaded, capacity int) (*runState, error) {
 	if *a.threads < 1 {
 		return nil, usagef("--threads %d: want at least 1", *a.threads)
 	}
 	if *a.budget < 0 {
 		return nil, usagef("--budget %d: want 0 (all) or a positive token count", *a.budget)
+	}
+	var layout pim.Layout
+	switch *a.layout {
+	case "gqa":
+		layout = pim.LayoutGQA
+	case "attacc":
+		layout = pim.LayoutAttAcc
+	default:
+		return nil, usagef("--layout %q: want gqa or attacc", *a.layout)
+	}
+	if *a.kv != "dense" && *a.kv != "pim" {
+		return nil, usagef("--kv %q: want dense or pim", *a.kv)
 	}
 	c := l.model.AttentionConfig(capacity)
 	c.Budget, c.DenseLayers = *a.budget, *a.denseLayers
@@ -115,8 +143,37 @@ func (a *attnFlags) newState(l *loaded, capacity int) (*model.State, error) {
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return model.NewState(l.model, model.StateOptions{MaxTokens: capacity, Threads: *a.threads,
-		Method: method, DenseLayers: c.DenseLayers})
+	rs := &runState{}
+	opt := model.StateOptions{MaxTokens: capacity, Threads: *a.threads, Method: method, DenseLayers: c.DenseLayers}
+	if *a.kv == "pim" {
+		if rs.device, err = attention.NewPIM(pim.HBM3PIM(true), c, layout); err != nil {
+			return nil, err
+		}
+		opt.Store = rs.device
+	}
+	if rs.State, err = model.NewState(l.model, opt); err != nil {
+		return nil, err
+	}
+	if *a.trace != "" {
+		rs.trace, rs.tracePath = attention.NewTraceRecorder(c, 16, *a.layout), *a.trace
+		rs.Attn.OnRead(rs.trace.Observe)
+	}
+	return rs, nil
+}
+
+// finish writes the trace, if one was recorded.
+func (rs *runState) finish() error {
+	if rs.trace == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := pim.WriteTrace(&buf, rs.trace.Trace()); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(rs.tracePath, buf.Bytes()); err != nil {
+		return fmt.Errorf("writing %s: %w", rs.tracePath, err)
+	}
+	return nil
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

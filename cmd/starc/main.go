@@ -46,7 +46,7 @@ type env struct {
 	stdin          io.Reader
 }
 
-var commands = []*command{generateCommand, pplCommand, sweepCommand, convertCommand, hwCommand}
+var commands = []*command{generateCommand, pplCommand, sweepCommand, convertCommand, hwCommand, traceCommand}
 
 // usageError is a mistake in the command line: print help, exit 2.
 type usageError struct{ msg string }

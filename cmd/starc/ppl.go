@@ -75,13 +75,13 @@ sparse --method chooses the context of every prediction), for at most
 						bos = b
 					}
 				}
-				res, err = eval.ChunkPerplexity(ctx, l.model, st, ids, bos, nCtx, bar.update)
+				res, err = eval.ChunkPerplexity(ctx, l.model, st.State, ids, bos, nCtx, bar.update)
 			} else {
 				total := min(len(ids), nCtx) - *prefill
 				if *maxTokens > 0 {
 					total = min(total, *maxTokens)
 				}
-				res, err = eval.StreamPerplexity(ctx, l.model, st, ids, *prefill, *maxTokens, func(done int, _ float64) {
+				res, err = eval.StreamPerplexity(ctx, l.model, st.State, ids, *prefill, *maxTokens, func(done int, _ float64) {
 					bar.update(done, total)
 				})
 			}
@@ -89,13 +89,15 @@ sparse --method chooses the context of every prediction), for at most
 			if err != nil {
 				return err
 			}
-			q := st.Attn.Quality()
-			return printPPL(e.stdout, *asJSON, res, *af.method, *af.budget, q.Selections)
+			if err := st.finish(); err != nil {
+				return err
+			}
+			return printPPL(e.stdout, *asJSON, res, *af.method, *af.budget)
 		}
 	},
 }
 
-func printPPL(w io.Writer, asJSON bool, res eval.PPLResult, method string, budget int, _ int64) error {
+func printPPL(w io.Writer, asJSON bool, res eval.PPLResult, method string, budget int) error {
 	if asJSON {
 		b, err := json.MarshalIndent(struct {
 			eval.PPLResult

@@ -26,8 +26,7 @@ func MatVecRows(dst []float32, w Matrix, x []float32, r0, r1 int) {
 	matVecArch(dst, w, x, r0, r1)
 }
 
-// matVecGo is the plain-Go implementation: four partial sums per row, FMA
-// left to the compiler.
+// matVecGo is the plain-Go implementation, with four partial sums per row.
 func matVecGo(dst []float32, w Matrix, x []float32, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		dst[r] = rowDotGo(w, r, x, 0)

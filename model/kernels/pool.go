@@ -2,47 +2,81 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
 )
 
 // Task is work a Pool splits across its workers. Do handles the index range
-// [lo, hi) on worker number worker (0 is the calling goroutine); the ranges
-// of one Run are disjoint, contiguous and cover [0, n). Implement it on a
-// pointer to a struct the caller keeps, so that Run does not allocate.
+// [lo, hi) on worker number worker (0 is the goroutine that called Run);
+// the ranges of one Run are disjoint, contiguous and together cover [0, n).
+// A worker may receive several ranges of one Run, one at a time, so
+// per-worker scratch indexed by worker is safe. Implement Task on a pointer
+// to a struct the caller keeps, so that Run does not allocate.
 type Task interface {
 	Do(worker, lo, hi int)
 }
 
 // Pool is a fixed set of worker goroutines, started once, that split
-// kernels across cores. The calling goroutine is worker 0 and takes the
-// first chunk itself; the others park on a channel between calls.
+// kernels across cores. The calling goroutine is worker 0 and works too.
+//
+// Each Run cuts [0, n) into up to chunksPerThread·Threads() chunks that
+// workers claim one at a time from a shared atomic counter, so a worker the
+// OS has descheduled (the machine is shared) delays a Run by at most the
+// chunk it already holds: the others, the caller included, take the rest.
+// Between Runs a worker spins briefly, since decode issues matrix-vector
+// products back to back, and then parks on a channel.
 //
 // A Pool runs one call at a time: its methods must not be called
 // concurrently. Each worker owns a MatMul scratch buffer, grown when a
 // larger weight panel appears and reused afterwards.
 type Pool struct {
 	threads int
-	wake    []chan struct{} // wake[i] starts worker i+1 on the current task
-	wg      sync.WaitGroup  // counts workers still on the current task
-	task    Task            // current task, set before the wake sends
-	n       int             // current range [0, n)
-	closed  bool
+
+	// claim is gen<<32 | chunks<<16 | next: the Run generation, its number
+	// of chunks and the next unclaimed chunk. Storing a new generation
+	// publishes task and n, written just before; a worker reads them only
+	// after claiming a chunk of that generation, which the caller cannot
+	// finish (and so cannot overwrite task and n) until the chunk is done.
+	claim atomic.Uint64
+	done  atomic.Int64 // chunks of the current generation finished
+	task  Task
+	n     int
+
+	workers      []poolWorker // [0] unused: worker 0 is the caller
+	callerParked atomic.Bool
+	callerWake   chan struct{} // capacity 1: one token per successful un-park
+	closed       atomic.Bool
 
 	scratch [][]float32 // per-worker MatMul panel buffer
 	mv      matVecTask
 	mm      matMulTask
 }
 
+type poolWorker struct {
+	parked atomic.Bool   // set by a worker about to block on wake
+	wake   chan struct{} // capacity 1: one token per successful un-park
+	_      [48]byte      // keep workers' flags on separate cache lines
+}
+
+const (
+	chunksPerThread = 4
+	maxChunks       = 1<<16 - 1
+	spinLimit       = 2000 // pauses (tens of µs) before a waiter parks
+)
+
 // NewPool starts threads-1 worker goroutines (threads ≥ 1).
 func NewPool(threads int) *Pool {
-	if threads < 1 {
-		panic(fmt.Sprintf("kernels: NewPool(%d): need at least one thread", threads))
+	if threads < 1 || threads*chunksPerThread > maxChunks {
+		panic(fmt.Sprintf("kernels: NewPool(%d): need 1..%d threads", threads, maxChunks/chunksPerThread))
 	}
-	p := &Pool{threads: threads, scratch: make([][]float32, threads)}
-	p.wake = make([]chan struct{}, threads-1)
-	for i := range p.wake {
-		p.wake[i] = make(chan struct{})
-		go p.work(i+1, p.wake[i])
+	p := &Pool{
+		threads:    threads,
+		workers:    make([]poolWorker, threads),
+		callerWake: make(chan struct{}, 1),
+		scratch:    make([][]float32, threads),
+	}
+	for id := 1; id < threads; id++ {
+		p.workers[id].wake = make(chan struct{}, 1)
+		go p.work(id)
 	}
 	return p
 }
@@ -52,34 +86,85 @@ func (p *Pool) Threads() int { return p.threads }
 
 // Close stops the workers. The Pool must not be used afterwards.
 func (p *Pool) Close() {
-	if p.closed {
+	if p.closed.Swap(true) {
 		return
 	}
-	p.closed = true
-	for _, c := range p.wake {
-		close(c)
+	for id := 1; id < p.threads; id++ {
+		p.unpark(&p.workers[id].parked, p.workers[id].wake)
 	}
 }
 
-func (p *Pool) work(id int, wake <-chan struct{}) {
-	for range wake {
-		if lo, hi := chunk(p.n, p.threads, id); lo < hi {
-			p.task.Do(id, lo, hi)
+// unpark sends a wake-up token if the waiter had announced it was parking.
+// Paired with park, exactly one token is sent per announcement that the
+// waiter does not withdraw itself, so the capacity-1 channel never blocks.
+func (p *Pool) unpark(parked *atomic.Bool, wake chan struct{}) {
+	if parked.Swap(false) {
+		wake <- struct{}{}
+	}
+}
+
+// park blocks until ready() holds, spinning first. A waker makes ready()
+// true and then calls unpark.
+func park(parked *atomic.Bool, wake chan struct{}, ready func() bool) {
+	for spin := 0; !ready(); spin++ {
+		if spin < spinLimit {
+			spinPause()
+			continue
 		}
-		p.wg.Done()
+		parked.Store(true)
+		if ready() {
+			if !parked.Swap(false) {
+				<-wake // the waker saw our flag and sent (or is sending) a token
+			}
+			return
+		}
+		<-wake
+		spin = 0
 	}
 }
 
-// chunk is worker id's share of [0, n) split into parts contiguous pieces.
+func (p *Pool) work(id int) {
+	w := &p.workers[id]
+	var seen uint64 // last generation this worker took part in
+	for {
+		park(&w.parked, w.wake, func() bool { return p.claim.Load()>>32 != seen || p.closed.Load() })
+		if p.closed.Load() {
+			return
+		}
+		seen = p.claim.Load() >> 32
+		p.runChunks(id, seen)
+	}
+}
+
+// runChunks claims and runs chunks of generation gen until none is left.
+func (p *Pool) runChunks(id int, gen uint64) {
+	for {
+		s := p.claim.Load()
+		chunks, next := int(s>>16&0xffff), int(s&0xffff)
+		if s>>32 != gen || next >= chunks {
+			return
+		}
+		if !p.claim.CompareAndSwap(s, s+1) {
+			continue
+		}
+		lo, hi := chunk(p.n, chunks, next)
+		p.task.Do(id, lo, hi)
+		if p.done.Add(1) == int64(chunks) {
+			p.unpark(&p.callerParked, p.callerWake)
+		}
+	}
+}
+
+// chunk is piece id of [0, n) split into parts contiguous pieces.
 func chunk(n, parts, id int) (lo, hi int) {
 	return n * id / parts, n * (id + 1) / parts
 }
 
-// Run splits [0, n) into Threads() contiguous chunks and calls task.Do on
-// each, the first on the calling goroutine, and returns when all are done.
-// With one thread, or n ≤ 1, it just calls task.Do(0, 0, n).
+// Run splits [0, n) into contiguous chunks, runs task.Do on them across the
+// workers (the caller included) and returns when all are done. With one
+// thread, or n == 1, it just calls task.Do(0, 0, n).
 func (p *Pool) Run(n int, task Task) {
-	if p.closed {
+	if p.closed.Load() {
 		panic("kernels: Run on a closed Pool")
 	}
 	if n <= 0 {
@@ -89,27 +174,39 @@ func (p *Pool) Run(n int, task Task) {
 		task.Do(0, 0, n)
 		return
 	}
+	chunks := min(n, chunksPerThread*p.threads)
 	p.task, p.n = task, n
-	p.wg.Add(p.threads - 1)
-	for _, c := range p.wake {
-		c <- struct{}{}
+	p.done.Store(0)
+	gen := p.claim.Load()>>32 + 1
+	p.claim.Store(gen<<32 | uint64(chunks)<<16)
+	for id := 1; id < p.threads; id++ {
+		p.unpark(&p.workers[id].parked, p.workers[id].wake)
 	}
-	if lo, hi := chunk(n, p.threads, 0); lo < hi {
-		task.Do(0, lo, hi)
-	}
-	p.wg.Wait()
+	p.runChunks(0, gen)
+	park(&p.callerParked, p.callerWake, func() bool { return p.done.Load() == int64(chunks) })
 	p.task = nil
 }
 
-// MatVec is MatVec with the rows split across the workers in groups of four.
+// MatVec is MatVec with the rows split across the workers (in whole groups
+// of four rows).
+// Matrices under minParallelWeights elements run on the caller alone: there
+// the hand-off costs about as much as the work it would share.
 func (p *Pool) MatVec(dst []float32, w Matrix, x []float32) {
 	w.check()
 	checkLen("Pool.MatVec", "x", len(x), w.Cols)
 	checkLen("Pool.MatVec", "dst", len(dst), w.Rows)
+	if w.Rows*w.Cols < minParallelWeights {
+		matVecArch(dst, w, x, 0, w.Rows)
+		return
+	}
 	p.mv = matVecTask{dst: dst, w: w, x: x}
 	p.Run((w.Rows+3)/4, &p.mv)
 	p.mv = matVecTask{}
 }
+
+// minParallelWeights is the matrix size below which Pool.MatVec does not
+// split (about 2 µs of work from cache; measured in BenchmarkPoolMatVec).
+const minParallelWeights = 1 << 17
 
 type matVecTask struct {
 	dst []float32

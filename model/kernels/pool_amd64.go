@@ -1,0 +1,4 @@
+package kernels
+
+// spinPause executes PAUSE: a polite busy-wait step.
+func spinPause()
