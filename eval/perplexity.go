@@ -63,10 +63,11 @@ func NLL(logits []float32, target int) float64 {
 type Progress func(done, total int)
 
 // ChunkPerplexity is llama.cpp's perplexity protocol on ids (the whole text
-// tokenised with BOS): cut into floor(len/ctx) non-overlapping chunks, set
-// the first token of each chunk to bos, run each chunk as a fresh sequence
-// and score positions ctx/2 .. ctx-2 (each predicting the next token).
-// st must have a capacity of at least ctx.
+// tokenised, with BOS when the tokenizer adds one): cut into floor(len/ctx)
+// non-overlapping chunks, set the first token of each chunk to bos (unless
+// bos < 0: llama.cpp replaces it only for tokenizers that add BOS), run
+// each chunk as a fresh sequence and score positions ctx/2 .. ctx-2 (each
+// predicting the next token). st must have a capacity of at least ctx.
 func ChunkPerplexity(ctx context.Context, m *model.Model, st *model.State, ids []int, bos, nCtx int, progress Progress) (PPLResult, error) {
 	res := PPLResult{Protocol: "chunk", Ctx: nCtx, InputTokens: len(ids)}
 	if nCtx < 4 {
@@ -85,7 +86,9 @@ func ChunkPerplexity(ctx context.Context, m *model.Model, st *model.State, ids [
 			return acc.result(res), err
 		}
 		copy(chunk, ids[c*nCtx:(c+1)*nCtx])
-		chunk[0] = bos
+		if bos >= 0 {
+			chunk[0] = bos
+		}
 		st.Reset()
 		err := m.PrefillEach(st, chunk, first, func(i int, logits []float32) {
 			if i <= nCtx-2 {
