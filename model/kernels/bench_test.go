@@ -140,3 +140,18 @@ func lower(t DType) string {
 	}
 	return "f32"
 }
+
+// BenchmarkPoolRun is the dispatch cost of one Run with (almost) no work:
+// waking the workers, claiming chunks and waiting for the last one.
+func BenchmarkPoolRun(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		p := NewPool(threads)
+		task := &runTask{}
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			for b.Loop() {
+				p.Run(64, task)
+			}
+		})
+		p.Close()
+	}
+}
