@@ -23,7 +23,6 @@ type Engine struct {
 	pool   *kernels.Pool
 
 	slotOf [][]int // [layer*KVHeads+g][pos] physical slot of token pos
-	posOf  [][]int // [layer*KVHeads+g][slot] token held by slot
 
 	// Decode scratch, sized once.
 	sel    [][]int     // [QueryHeads] positions chosen by each head
@@ -58,9 +57,9 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 		threads = pool.Threads()
 	}
 	nGroups := cfg.Layers * cfg.KVHeads
-	e.slotOf, e.posOf = make([][]int, nGroups), make([][]int, nGroups)
+	e.slotOf = make([][]int, nGroups)
 	for i := range nGroups {
-		e.slotOf[i], e.posOf[i] = make([]int, cfg.MaxTokens), make([]int, cfg.MaxTokens)
+		e.slotOf[i] = make([]int, cfg.MaxTokens)
 	}
 	e.sel, e.rows = make([][]int, cfg.QueryHeads), make([][]int, cfg.QueryHeads)
 	for h := range cfg.QueryHeads {
@@ -111,7 +110,7 @@ func (e *Engine) OnRead(f func(layer, kvHead, n int, slots []int)) { e.onRead = 
 func (e *Engine) Reset() {
 	for i := range e.slotOf {
 		for p := range e.slotOf[i] {
-			e.slotOf[i][p], e.posOf[i][p] = p, p
+			e.slotOf[i][p] = p
 		}
 	}
 	e.method.Reset()
@@ -269,7 +268,7 @@ func (e *Engine) Move(layer, kvHead int, pos, slot []int) {
 		panic("attention: Move with unequal lengths")
 	}
 	i := layer*e.cfg.KVHeads + kvHead
-	slotOf, posOf := e.slotOf[i], e.posOf[i]
+	slotOf := e.slotOf[i]
 	from := e.from[:0]
 	for _, p := range pos {
 		from = append(from, slotOf[p])
@@ -277,7 +276,7 @@ func (e *Engine) Move(layer, kvHead int, pos, slot []int) {
 	e.from = from
 	e.store.Move(layer, kvHead, from, slot)
 	for j, p := range pos {
-		slotOf[p], posOf[slot[j]] = slot[j], p
+		slotOf[p] = slot[j]
 	}
 }
 

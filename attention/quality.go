@@ -21,12 +21,19 @@ func (q Quality) Mean() (tokens, top10, mass float64) {
 	return float64(q.Tokens) / n, q.Top10Recall / n, q.MassRecall / n
 }
 
-// metricsState keeps a position-indexed shadow of the keys so that full
+// metricsState keeps a position-indexed copy of the keys so that full
 // attention scores can be computed whatever the store and the remap.
 type metricsState struct {
-	shadow *Dense // [layer][kvHead][pos]
-	scores []float32
-	q      Quality
+	keys    []float32 // [layer][kvHead][pos][headDim]
+	kvHeads int
+	max, hd int
+	scores  []float32
+	q       Quality
+}
+
+func (m *metricsState) keysOf(layer, kvHead int) []float32 {
+	b := (layer*m.kvHeads + kvHead) * m.max * m.hd
+	return m.keys[b : b+m.max*m.hd]
 }
 
 // EnableQuality makes Decode measure every selection against full attention
@@ -34,8 +41,8 @@ type metricsState struct {
 // first token of a sequence.
 func (e *Engine) EnableQuality() {
 	c := e.cfg
-	shadow, _ := NewDense(c.Layers, c.KVHeads, c.HeadDim, c.MaxTokens)
-	e.metrics = &metricsState{shadow: shadow, scores: make([]float32, c.MaxTokens)}
+	e.metrics = &metricsState{keys: make([]float32, c.Layers*c.KVHeads*c.MaxTokens*c.HeadDim),
+		kvHeads: c.KVHeads, max: c.MaxTokens, hd: c.HeadDim, scores: make([]float32, c.MaxTokens)}
 }
 
 // Quality returns the sums so far (zero when not enabled).
@@ -49,7 +56,7 @@ func (e *Engine) Quality() Quality {
 func (m *metricsState) reset() { m.q = Quality{} }
 
 func (m *metricsState) write(layer, kvHead, pos int, k []float32) {
-	m.shadow.Write(layer, kvHead, pos, k, k[:0:0])
+	copy(m.keysOf(layer, kvHead)[pos*m.hd:(pos+1)*m.hd], k)
 }
 
 // observe scores every head of layer against full attention.
@@ -58,11 +65,8 @@ func (m *metricsState) observe(e *Engine, layer int, q []float32, n int) {
 	hd, gs := c.HeadDim, c.GroupSize()
 	s := m.scores[:n]
 	for h := range c.QueryHeads {
-		keys := m.shadow.Keys(layer, h/gs)
-		qh := q[h*hd : (h+1)*hd]
-		for p := range n {
-			s[p] = kernels.Dot(qh, keys[p*hd:(p+1)*hd])
-		}
+		keys := m.keysOf(layer, h/gs)[:n*hd]
+		kernels.MatVec(s, kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: keys}, q[h*hd:(h+1)*hd])
 		m.q.Top10Recall += TopKRecall(s, e.sel[h], 10)
 		kernels.Softmax(s)
 		m.q.MassRecall += MassRecall(s, e.sel[h])
