@@ -18,8 +18,9 @@ func TestNLL(t *testing.T) {
 	}
 }
 
-// Rows hold 16 consecutive slots: slots 0, 5 and 15 share row 0; 16 opens
-// row 1; 40 opens row 2. 5 slots read from 3 rows of 16 → over-fetch 1 − 5/48.
+// Rows hold 16 consecutive slots: slots 0, 5 and 15 share row 0, 16 opens
+// row 1 and 40 row 2; the second read opens row 2 of its own head. So 6
+// slots are read from 4 rows of 16: over-fetch 1 − 6/64.
 func TestRowCounter(t *testing.T) {
 	c := RowCounter{RowTokens: 16, FromLayer: 2}
 	c.Observe(0, 0, 50, []int{0, 1, 2, 3, 4, 5}) // dense layer: not counted
