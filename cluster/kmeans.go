@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"starc/model/kernels"
 )
 
 // Init chooses the initial centroids.
@@ -148,7 +150,7 @@ func (km KMeans) Fit(dst *Result, data []float32, n, dim int) {
 	for i := range n {
 		x := data[i*dim : (i+1)*dim]
 		u := dst.unit[i*dim : (i+1)*dim]
-		norm := float32(math.Sqrt(float64(dot(x, x))))
+		norm := float32(math.Sqrt(float64(kernels.Dot(x, x))))
 		inv := 1 / max(norm, normEps)
 		var s float32
 		for j, v := range x {
@@ -263,7 +265,7 @@ func (r *Result) seed(seed uint64) *rand.Rand {
 func assign(r *Result, c []float32, n, k, dim int, metric Metric) {
 	for j := range k {
 		cj := c[j*dim : (j+1)*dim]
-		r.cnorm[j] = dot(cj, cj)
+		r.cnorm[j] = kernels.Dot(cj, cj)
 		if metric == Cosine {
 			r.cnorm[j] = float32(math.Sqrt(float64(r.cnorm[j])))
 		}
@@ -275,7 +277,7 @@ func assign(r *Result, c []float32, n, k, dim int, metric Metric) {
 		case Euclidean:
 			bestD := float32(math.Inf(1))
 			for j := range k {
-				d := r.unitN[i] + r.cnorm[j] - 2*dot(x, c[j*dim:(j+1)*dim])
+				d := r.unitN[i] + r.cnorm[j] - 2*kernels.Dot(x, c[j*dim:(j+1)*dim])
 				if d < bestD {
 					best, bestD = j, d
 				}
@@ -285,7 +287,7 @@ func assign(r *Result, c []float32, n, k, dim int, metric Metric) {
 			for j := range k {
 				var s float32
 				if r.cnorm[j] > 0 {
-					s = dot(x, c[j*dim:(j+1)*dim]) / r.cnorm[j]
+					s = kernels.Dot(x, c[j*dim:(j+1)*dim]) / r.cnorm[j]
 				}
 				if s > bestS {
 					best, bestS = j, s
@@ -343,21 +345,4 @@ func sqDist(a, b []float32) float64 {
 		s += d * d
 	}
 	return float64(s)
-}
-
-// dot is a·b with four partial sums.
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
