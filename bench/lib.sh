@@ -58,10 +58,11 @@ median() {
 	}'
 }
 
-# ratio prints a/b with 3 decimals, or "n/a" when either side is missing or b is zero.
+# ratio prints a/b with 3 decimals, or "n/a" when either side is not a number or b is zero.
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a == "nan" || b == "nan" || a == "" || b == "" || b + 0 == 0) { print "n/a"; exit }
+		num = "^[-+]?[0-9.]+([eE][-+]?[0-9]+)?$"
+		if (a !~ num || b !~ num || b + 0 == 0) { print "n/a"; exit }
 		printf "%.3f\n", a / b
 	}'
 }

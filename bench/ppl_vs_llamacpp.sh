@@ -7,7 +7,7 @@ usage() {
 usage: LLAMA_CPP=/path/to/built/llama.cpp bench/ppl_vs_llamacpp.sh [options]
 
 Runs
-  starc ppl -m MODEL_DIR -f SLICE --ctx CTX --json
+  starc ppl -m MODEL_DIR -f SLICE --ctx CTX --threads THREADS --json
   llama-perplexity -m PEER_GGUF -f SLICE -c CTX -b CTX -t THREADS -ctk f32 -ctv f32
 on the same text and prints both perplexities and the relative difference
 (starc - llama.cpp) / llama.cpp. The goal is |difference| <= 0.5 %; the script
@@ -19,7 +19,7 @@ SLICE defaults to the first 65536 bytes of ../shared/data/pg1342_pride_and_preju
 options:
   -f FILE      text to score instead of the default slice
   -c CTX       context length, also llama-perplexity's batch size (default 2048)
-  -t THREADS   threads for llama-perplexity (default 2)
+  -t THREADS   threads for both programs (default 2)
   --kv TYPE    llama.cpp KV cache type for K and V (default f32; f16 is llama.cpp's own default)
   --peer-only  run only llama-perplexity (starc not needed)
   -h, --help   this text
@@ -91,7 +91,7 @@ fi
 resolve_starc
 starc_model="${STARC_MODEL:-models/smollm2-135m-instruct}"
 starc_json="$WORK_DIR/starc-ppl.json"
-starc_cmd=("${STARC_CMD[@]}" ppl -m "$starc_model" -f "$text_file" --ctx "$ctx" --json)
+starc_cmd=("${STARC_CMD[@]}" ppl -m "$starc_model" -f "$text_file" --ctx "$ctx" --threads "$threads" --json)
 echo "starc:     ${starc_cmd[*]}"
 (cd "$REPO_ROOT" && "${starc_cmd[@]}") >"$starc_json" || die "starc ppl failed"
 starc_ppl="$(jq -er '.ppl // .perplexity' "$starc_json")" ||

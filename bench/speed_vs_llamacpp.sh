@@ -17,7 +17,8 @@ and prints per-program medians and the ratio starc / llama.cpp for
              context 512..639 (llama.cpp: 128 / (time(pp512+tg128) - time(pp512)),
              both from the same llama-bench run; this llama.cpp version has no -d)
   tg128@0  : llama.cpp decode from an empty context, for reference only
-The load average is logged before every run; the machine may be shared.
+The 1-minute load average is logged before every run (it includes the previous
+benchmark run itself, about T); the machine may be shared.
 
 PROMPT defaults to bench/data/prompt512.txt, 1818 bytes of Pride and Prejudice
 that SmolLM2's tokenizer (llama-tokenize) turns into exactly 512 tokens.
@@ -77,8 +78,10 @@ resolve_peer_gguf
 
 WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT
+keep_note="raw samples: $out_dir/samples.tsv"
 if [[ -z "$out_dir" ]]; then
 	out_dir="$WORK_DIR/out"
+	keep_note="raw samples discarded; pass -o DIR to keep them"
 fi
 mkdir -p "$out_dir"
 
@@ -121,8 +124,13 @@ run_llama() { # threads rep
 		(.[] | select(.n_prompt == $np and .n_gen == 0)) as $pp
 		| (.[] | select(.n_prompt == 0 and .n_gen == $ng)) as $tg
 		| (.[] | select(.n_prompt == $np and .n_gen == $ng)) as $pg
-		| ["llama.cpp", $t, $i, $load, $pp.avg_ts, ($ng * 1e9 / ($pg.avg_ns - $pp.avg_ns)), $tg.avg_ts, $np, $ng]
+		| ($pg.avg_ns - $pp.avg_ns) as $decode_ns
+		| ["llama.cpp", $t, $i, $load, $pp.avg_ts, (if $decode_ns > 0 then $ng * 1e9 / $decode_ns else "" end),
+		   $tg.avg_ts, $np, $ng]
 		| @tsv' "$json" >>"$samples" || die "$json: unexpected llama-bench JSON"
+	# Under heavy load time(pp+tg) can come out below time(pp); such a sample has no decode rate.
+	[[ -n "$(tail -1 "$samples" | cut -f6)" ]] ||
+		echo "warning: llama.cpp threads $t rep $i: time(pp$prompt_len+tg$gen_len) <= time(pp$prompt_len), decode sample dropped" >&2
 }
 
 for t in $thread_counts; do
@@ -142,15 +150,18 @@ med() { # program threads column
 }
 
 echo
-echo "medians over $reps repetitions (tokens/s); raw samples: $samples"
+echo "medians over $reps repetitions (tokens/s); $keep_note"
 printf '%-7s  %-26s  %10s  %10s  %8s\n' threads metric starc llama.cpp ratio
 for t in $thread_counts; do
 	for m in "prefill 512-token prompt:5" "decode 128 at ctx 512:6" "llama.cpp tg128 at ctx 0:7"; do
 		name="${m%:*}"
 		col="${m##*:}"
-		s="$(med starc "$t" "$col")"
+		s="-" # starc has no tg128-at-ctx-0 sample
+		[[ $peer_only -eq 1 || $col -eq 7 ]] || s="$(med starc "$t" "$col")"
 		l="$(med llama.cpp "$t" "$col")"
 		printf '%-7s  %-26s  %10s  %10s  %8s\n' "$t" "$name" "$s" "$l" "$(ratio "$s" "$l")"
 	done
-	printf '%-7s  %-26s  %10s  %10s\n' "$t" "load average (1 min)" "$(med starc "$t" 4)" "$(med llama.cpp "$t" 4)"
+	s="-"
+	[[ $peer_only -eq 1 ]] || s="$(med starc "$t" 4)"
+	printf '%-7s  %-26s  %10s  %10s\n' "$t" "load average (1 min)" "$s" "$(med llama.cpp "$t" 4)"
 done

@@ -65,9 +65,9 @@ func BenchmarkPrefill(b *testing.B) {
 	for i := range prompt {
 		prompt[i] = 100 + i%1000
 	}
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("512/threads%d", threads), func(b *testing.B) {
-			st, err := model.NewState(m, model.StateOptions{MaxTokens: 512, Threads: threads})
+	for _, c := range []struct{ threads, block int }{{1, 128}, {1, 512}, {2, 128}, {2, 512}} {
+		b.Run(fmt.Sprintf("512/threads%d/block%d", c.threads, c.block), func(b *testing.B) {
+			st, err := model.NewState(m, model.StateOptions{MaxTokens: 512, Threads: c.threads, PrefillBlock: c.block})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -38,12 +38,12 @@ type State struct {
 }
 
 // StateOptions configures NewState. The zero value means: the model's
-// whole context, one thread, 128-token prefill blocks, full attention over
+// whole context, one thread, 512-token prefill blocks, full attention over
 // a dense float32 store.
 type StateOptions struct {
 	MaxTokens    int              // capacity in tokens (0 = Config.MaxContext())
 	Threads      int              // worker threads (0 = 1)
-	PrefillBlock int              // tokens per prefill block (0 = 128)
+	PrefillBlock int              // tokens per prefill block (0 = 512)
 	Method       attention.Method // nil = full attention
 	Store        attention.Store  // nil = attention.Dense
 	DenseLayers  int              // layers attending densely whatever the method
@@ -67,7 +67,7 @@ func NewState(m *Model, opt StateOptions) (*State, error) {
 	}
 	opt.Threads = max(opt.Threads, 1)
 	if opt.PrefillBlock <= 0 {
-		opt.PrefillBlock = 128
+		opt.PrefillBlock = 512
 	}
 	acfg := m.AttentionConfig(opt.MaxTokens)
 	acfg.DenseLayers = opt.DenseLayers

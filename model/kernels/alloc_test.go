@@ -26,6 +26,10 @@ func TestNoAllocations(t *testing.T) {
 	pool := NewPool(2)
 	defer pool.Close()
 	task := &runTask{}
+	scoresRow := randVec(rng, 577)
+	expOut := make([]float32, 577)
+	weights, values, headOut := randVec(rng, 77), randVec(rng, 77*65), make([]float32, 65)
+	values128, head128 := randVec(rng, 77*128), make([]float32, 128)
 
 	cases := []struct {
 		name string
@@ -45,6 +49,9 @@ func TestNoAllocations(t *testing.T) {
 		{"Add", func() { Add(vec, weight) }},
 		{"Softmax", func() { Softmax(vec) }},
 		{"SiLUMul", func() { SiLUMul(vec, vec, weight) }},
+		{"Exp", func() { Exp(expOut, scoresRow) }},
+		{"WeightedRowSum", func() { WeightedRowSum(headOut, weights, values, 65) }},
+		{"WeightedRowSum/dim=128", func() { WeightedRowSum(head128, weights, values128, 128) }},
 		{"RoPEHalf", func() { RoPEHalf(head, cos, sin) }},
 		{"RoPEAdjacent", func() { RoPEAdjacent(head, cos, sin) }},
 		{"F32ToBF16", func() { F32ToBF16(bits, vec) }},

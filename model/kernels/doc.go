@@ -1,8 +1,8 @@
 // Package kernels holds the float32 primitives of the decoder's hot path:
 // matrix-vector and matrix-matrix products over weights kept in their
-// on-disk type (F32, F16, BF16), RMSNorm, RoPE, softmax, SiLU·up, vector
-// arithmetic and the 16-bit ⇄ float32 conversions. It imports nothing from
-// starc.
+// on-disk type (F32, F16, BF16), RMSNorm, RoPE, softmax, SiLU·up, a float32
+// exp, the weighted row sum of attention (Σ_j p_j·V_j), vector arithmetic
+// and the 16-bit ⇄ float32 conversions. It imports nothing from starc.
 //
 // # Conventions
 //
@@ -29,17 +29,23 @@
 // are widened exactly to float32 before use. Fast paths sum in a different
 // order from the plain-Go twins, so results agree to within a few float32
 // ulps times √n relative to Σ|w·x| (the tests state the bound), not bit for
-// bit. Softmax and SiLU evaluate exp in float64.
+// bit. Exp, Softmax and SiLUMul share one float32 exponential (Cody–Waite
+// reduction, degree-6 polynomial, exponent-bit scaling) accurate to 2 ulp
+// (measured under 1 ulp on the SIMD paths); Softmax sums in float64 and is
+// within 1e-6 relative of a float64 softmax per element.
 //
 // # Dispatch
 //
 // The implementation is picked once at start-up from the CPU features
-// (golang.org/x/sys/cpu): AVX-512 (F, BW, VL) kernels for MatVec and MatMul
-// when present, else AVX2+FMA+F16C, else plain Go, which is also the only
-// path on other architectures (build tag !amd64). ISA reports the choice.
-// The assembly lives in *_amd64.s; each kernel handles the longest prefix
-// that is a whole number of vectors and its Go wrapper finishes the rest, so
-// the generic loops double as the reference ("twin") the tests compare with.
+// (golang.org/x/sys/cpu): AVX-512 (F, BW, VL) kernels for MatVec, MatMul,
+// Exp, Softmax, SiLUMul and WeightedRowSum when present, else
+// AVX2+FMA+F16C, else plain Go, which is also the only path on other
+// architectures (build tag !amd64). ISA reports the choice. The assembly
+// lives in *_amd64.s; each kernel handles the longest prefix that is a
+// whole number of vectors and its Go wrapper finishes the rest, so the
+// generic loops double as the reference ("twin") the tests compare with.
+// (WeightedRowSum's kernels do every column, the last block under a lane
+// mask; its twin is the generic level.)
 //
 // # Hot path and parallelism
 //

@@ -94,66 +94,6 @@ func TestRMSNorm(t *testing.T) {
 	})
 }
 
-func TestSoftmax(t *testing.T) {
-	inf := float32(math.Inf(1))
-	cases := []struct {
-		name string
-		x    []float32
-	}{
-		{"single", []float32{3}},
-		{"equal", []float32{2, 2, 2, 2}},
-		{"large values do not overflow", []float32{1000, 999, 998}},
-		{"masked entries", []float32{-inf, 1, -inf, 0.5}},
-		{"random 577", randVec(rand.New(rand.NewPCG(5, 5)), 577)},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			mx := math.Inf(-1)
-			for _, v := range c.x {
-				mx = math.Max(mx, float64(v))
-			}
-			var sum float64
-			for _, v := range c.x {
-				sum += math.Exp(float64(v) - mx)
-			}
-			got := append([]float32(nil), c.x...)
-			Softmax(got)
-			var total float64
-			for i, v := range got {
-				want := math.Exp(float64(c.x[i])-mx) / sum
-				if !within(v, want, 0, 1e-6) {
-					t.Errorf("[%d] = %v, want %v", i, v, want)
-				}
-				total += float64(v)
-			}
-			if math.Abs(total-1) > 1e-5 {
-				t.Errorf("sum = %v, want 1", total)
-			}
-		})
-	}
-}
-
-func TestSiLUMul(t *testing.T) {
-	for _, n := range oddSizes {
-		rng := rand.New(rand.NewPCG(uint64(n), 13))
-		gate, up := randVec(rng, n), randVec(rng, n)
-		for i := range gate {
-			gate[i] *= 20 // reach both saturated ends of the sigmoid
-		}
-		gate[0] = -100
-		dst, check := guarded(n)
-		SiLUMul(dst, gate, up)
-		check(t)
-		for i := range dst {
-			g := float64(gate[i])
-			want := g / (1 + math.Exp(-g)) * float64(up[i])
-			if !within(dst[i], want, 1e-30, 1e-6) {
-				t.Fatalf("n=%d: [%d] silu(%v)·%v = %v, want %v", n, i, gate[i], up[i], dst[i], want)
-			}
-		}
-	}
-}
-
 // TestRoPE rotates each pair by its angle, as a complex multiplication
 // (a + ib)·e^{iθ}, and checks both pairing layouts against it.
 func TestRoPE(t *testing.T) {
