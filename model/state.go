@@ -69,6 +69,7 @@ func NewState(m *Model, opt StateOptions) (*State, error) {
 	if opt.PrefillBlock <= 0 {
 		opt.PrefillBlock = 512
 	}
+	opt.PrefillBlock = min(opt.PrefillBlock, opt.MaxTokens)
 	acfg := m.AttentionConfig(opt.MaxTokens)
 	acfg.DenseLayers = opt.DenseLayers
 	if opt.Method == nil {
