@@ -79,9 +79,10 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 	}
 	e.task.scores = make([][]float32, threads)
 	e.task.prefill = make([]prefillScratch, threads)
-	e.task.kbuf = make([][]float32, threads)
+	e.task.kbuf, e.task.vbuf = make([][]float32, threads), make([][]float32, threads)
 	for w := range threads {
 		e.task.kbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+		e.task.vbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
 	}
 	for w := range threads {
 		e.task.scores[w] = make([]float32, cfg.MaxTokens)
@@ -303,6 +304,7 @@ type attendTask struct {
 	scale   float32
 	scores  [][]float32 // [worker][MaxTokens]
 	kbuf    [][]float32 // [worker][MaxTokens*HeadDim] gathered keys
+	vbuf    [][]float32 // [worker][MaxTokens*HeadDim] gathered values
 	prefill []prefillScratch
 }
 
@@ -328,7 +330,7 @@ func (t *attendTask) Do(worker, lo, hi int) {
 		keys, values := e.source(t.layer, g)
 		rows := e.rows[h]
 		if t.pos0 < 0 {
-			attendRows(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores, t.kbuf[worker])
+			attendRows(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores, t.kbuf[worker], t.vbuf[worker])
 			continue
 		}
 		t.prefillHead(worker, h, keys, values, rows, hd)
@@ -375,33 +377,32 @@ func (e *Engine) source(layer, g int) (keys, values []float32) {
 }
 
 // attendRows is the attention of one query over the listed rows of keys
-// and values ([row*hd : (row+1)*hd]). The scores come from one matrix-vector
-// product over the keys, read in place when the rows are consecutive and
-// gathered into kbuf otherwise; scores and kbuf are scratch of at least
-// len(rows) and len(rows)*hd.
-func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float32, scores, kbuf []float32) {
+// and values ([row*hd : (row+1)*hd]): scores from one matrix-vector product
+// over the keys, softmax, then one weighted sum of the value rows. Rows
+// that are consecutive are read in place; others are first gathered into
+// kbuf and vbuf. scores, kbuf and vbuf are scratch of at least len(rows),
+// len(rows)*hd and len(rows)*hd.
+func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float32, scores, kbuf, vbuf []float32) {
 	m := len(rows)
-	s := scores[:m]
 	if m == 0 {
 		clear(out)
 		return
 	}
-	var k []float32
+	s := scores[:m]
+	var k, v []float32
 	if first := rows[0]; consecutive(rows) {
-		k = keys[first*hd : (first+m)*hd]
+		k, v = keys[first*hd:(first+m)*hd], values[first*hd:(first+m)*hd]
 	} else {
-		k = kbuf[:m*hd]
+		k, v = kbuf[:m*hd], vbuf[:m*hd]
 		for j, r := range rows {
 			copy(k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
+			copy(v[j*hd:(j+1)*hd], values[r*hd:(r+1)*hd])
 		}
 	}
 	kernels.MatVec(s, kernels.Matrix{Rows: m, Cols: hd, DType: kernels.F32, F32: k}, q)
 	kernels.Scale(s, scale)
 	kernels.Softmax(s)
-	clear(out)
-	for j, r := range rows {
-		kernels.Axpy(out, s[j], values[r*hd:(r+1)*hd])
-	}
+	kernels.WeightedRowSum(out, s, v, hd)
 }
 
 // consecutive reports whether rows is first, first+1, first+2, ...

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"starc/attention"
 	"starc/eval"
 	"starc/internal/testenv"
 	"starc/model"
@@ -263,4 +264,50 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// Every method at a budget of at least the context attends to everything,
+// so its logits equal full attention's exactly (same tokens, same order),
+// STARC's cluster remap included.
+func TestSparseMethodsAtFullBudgetEqualFull(t *testing.T) {
+	m, _ := stories(t)
+	var g storiesLogits
+	readJSON(t, testenv.Shared(t, "golden/stories260K_logits.json"), &g)
+	ids := g.SequenceIDs
+	logitsOf := func(method string) [][]float32 {
+		cfg := m.AttentionConfig(128)
+		cfg.Budget, cfg.DenseLayers = 128, 2
+		meth, err := attention.New(method, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := model.NewState(m, model.StateOptions{MaxTokens: 128, Threads: 2, Method: meth, DenseLayers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var rows [][]float32
+		logits, err := m.Prefill(st, ids[:5])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids[5:] {
+			rows = append(rows, append([]float32(nil), logits...))
+			if logits, err = m.Forward(st, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return rows
+	}
+	want := logitsOf("full")
+	for _, method := range attention.Names() {
+		got := logitsOf(method)
+		for i := range want {
+			for j := range want[i] {
+				if got[i][j] != want[i][j] {
+					t.Fatalf("%s: step %d logit %d = %v, full attention %v", method, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
+	}
 }

@@ -62,13 +62,13 @@ func exp32(x float32) float32 {
 	return expReduced32(x, 0)
 }
 
-// expDiff32 returns e^(x-m) for x ≤ m, carrying the rounding error of the
-// float32 difference x - m into the reduced argument, so the result is as
-// accurate as e^x of an exact argument (Softmax needs this: rounding x - m
-// alone costs up to |x-m|·2^-24 relative). x is first raised to lo, a
-// bound with m - lo in [104, 2^-21·|m| + 111]: it turns x = -Inf into a
-// finite value and keeps the difference exact whenever |m| is large.
-// This is the twin of the Softmax kernels.
+// expDiff32 returns e^(x-m) for x ≤ m (m finite), carrying the rounding
+// error of the float32 difference x - m into the reduced argument, so the
+// result is as accurate as Exp of the exact difference (rounding x - m
+// alone would cost up to |x-m|·2^-24 relative). x is first raised to lo
+// (softmaxFloor(m)): that turns x = -Inf into a finite value, and when |m|
+// is so large that lo = m - ulp(m), keeps x within a factor 2 of m, where
+// x - m is exact. This is the twin of the Softmax kernels.
 func expDiff32(x, m, lo float32) float32 {
 	if x < lo {
 		x = lo
@@ -85,10 +85,11 @@ func expDiff32(x, m, lo float32) float32 {
 }
 
 // softmaxFloor returns the lo bound of expDiff32 for maximum m: m - 110,
-// rounded down far enough that m - lo ≥ 104 (e^(lo-m) is 0 in float32).
+// or the next float32 down when rounding left it within 104 of m (large
+// |m|), so that e^(lo-m) is always 0 in float32.
 func softmaxFloor(m float32) float32 {
 	lo := float32(float64(m) - 110)
-	if float64(lo) > float64(m)-104 {
+	if float64(m)-float64(lo) < 104 {
 		lo = math.Nextafter32(lo, float32(math.Inf(-1)))
 	}
 	return lo

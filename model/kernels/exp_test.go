@@ -142,8 +142,8 @@ func TestExpSpecialValues(t *testing.T) {
 			if c.exp {
 				want = math.Exp(float64(c.x))
 			}
-			// Fill a whole vector (and a scalar tail) with the value.
-			x := make([]float32, 19)
+			// Fill a 16-wide block, an 8-wide block and a scalar tail.
+			x := make([]float32, 27)
 			for i := range x {
 				x[i] = c.x
 			}
@@ -209,6 +209,15 @@ func TestExpTwinAgreement(t *testing.T) {
 	}
 }
 
+// cycle returns n elements repeating pattern.
+func cycle(n int, pattern ...float32) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = pattern[i%len(pattern)]
+	}
+	return out
+}
+
 // softmaxRef is the float64 softmax the kernel is checked against.
 func softmaxRef(x []float32) []float64 {
 	mx := math.Inf(-1)
@@ -244,6 +253,9 @@ func TestSoftmax(t *testing.T) {
 		{"large values do not overflow", []float32{1000, 999, 998}},
 		{"masked entries", []float32{-inf, 1, -inf, 0.5}},
 		{"tiny probabilities underflow", []float32{0, -50, -90, -100, -104, -200, 0, 0, 0}},
+		{"huge maximum", cycle(41, 3e38, 3e38, -3e38, 0, 1e30, 2.9999998e38)},
+		{"huge negative values", cycle(41, -1e20, math.Nextafter32(-1e20, 0), -1e20, -2e20)},
+		{"differences not representable", cycle(41, 100, 1e-10, -3.1, 99.99999, -0.0001)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -307,11 +319,12 @@ func TestSoftmaxSpecialInputs(t *testing.T) {
 		name string
 		x    []float32
 	}{
-		{"all -Inf", []float32{-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf}},
-		{"+Inf", []float32{0, 1, inf, 2, 3, 4, 5, 6, 7}},
-		{"NaN first", []float32{nan, 1, 2, 3, 4, 5, 6, 7, 8}},
-		{"NaN inside", []float32{0, 1, 2, 3, 4, nan, 6, 7, 8}},
-		{"NaN in the tail", []float32{0, 1, 2, 3, 4, 5, 6, 7, nan}},
+		{"all -Inf", cycle(27, -inf)},
+		{"+Inf", append(cycle(26, 0, 1, 2), inf)},
+		{"NaN first", append([]float32{nan}, cycle(26, 1, 2, 3)...)},
+		{"NaN in the 16-wide block", append(cycle(5, 1, 2), append([]float32{nan}, cycle(21, 3)...)...)},
+		{"NaN in the 8-wide block", append(cycle(20, 1, 2), append([]float32{nan}, cycle(6, 3)...)...)},
+		{"NaN in the tail", append(cycle(26, 0, 1, 2), nan)},
 	}
 	forEachLevel(t, func(t *testing.T) {
 		for _, c := range cases {
@@ -378,12 +391,7 @@ func TestSiLUMulSpecialValues(t *testing.T) {
 	}
 	forEachLevel(t, func(t *testing.T) {
 		for _, c := range cases {
-			gate := make([]float32, 17)
-			up := make([]float32, 17)
-			for i := range gate {
-				gate[i], up[i] = c.g, 1
-			}
-			dst := make([]float32, 17)
+			gate, up, dst := cycle(27, c.g), cycle(27, 1), make([]float32, 27)
 			SiLUMul(dst, gate, up)
 			for i, v := range dst {
 				if c.isNaN != math.IsNaN(float64(v)) || !c.isNaN && v != c.want {
