@@ -38,6 +38,8 @@ type Engine struct {
 	// Observers.
 	decoding bool // inside Decode: reads are reported to onRead
 	onRead   func(layer, kvHead, n int, slots []int)
+	onSelect func(layer, head, n int, slots []int)
+	selSlots []int // onSelect scratch
 	metrics  *metricsState
 }
 
@@ -106,6 +108,12 @@ func (e *Engine) Store() Store { return e.store }
 // cached tokens. Prefill reads are not reported. Traces and row counts
 // subscribe here.
 func (e *Engine) OnRead(f func(layer, kvHead, n int, slots []int)) { e.onRead = f }
+
+// OnSelect registers f to be told, at every decode step of a sparse layer
+// and for every query head, the slots that head selected (in the order the
+// method returned them) out of n cached tokens: the paper's per-head row
+// count (starc.md §4.5) subscribes here.
+func (e *Engine) OnSelect(f func(layer, head, n int, slots []int)) { e.onSelect = f }
 
 // Reset starts a new sequence: identity slot map, method and store cleared.
 func (e *Engine) Reset() {
@@ -177,6 +185,9 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 		e.method.Prepare(layer, g, n, e)
 		for h := g * gs; h < (g+1)*gs; h++ {
 			e.sel[h] = e.method.Select(layer, h, q[h*hd:(h+1)*hd], n, e.sel[h][:0])
+			if e.onSelect != nil {
+				e.reportSelection(layer, h, n)
+			}
 		}
 		e.collectSelected(layer, g, n)
 	}
@@ -261,6 +272,16 @@ func (e *Engine) read(layer, g, n int) {
 	if e.onRead != nil && e.decoding {
 		e.onRead(layer, g, n, slots)
 	}
+}
+
+func (e *Engine) reportSelection(layer, h, n int) {
+	slotOf := e.slotOf[layer*e.cfg.KVHeads+h/e.cfg.GroupSize()]
+	slots := e.selSlots[:0]
+	for _, p := range e.sel[h] {
+		slots = append(slots, slotOf[p])
+	}
+	e.selSlots = slots
+	e.onSelect(layer, h, n, slots)
 }
 
 // Move implements Mover: the method relocates tokens, the store moves bytes.

@@ -19,7 +19,8 @@ type RowCounter struct {
 	rows         []int
 }
 
-// Observe is an attention.Engine OnRead callback.
+// Observe is an attention.Engine OnRead (per KV head: the union a GQA
+// read serves) or OnSelect (per query head: the paper's rule) callback.
 func (c *RowCounter) Observe(layer, _ int, n int, slots []int) {
 	if layer < c.FromLayer {
 		return

@@ -29,18 +29,20 @@ type SweepConfig struct {
 
 // SweepRow is one (method, budget) result.
 type SweepRow struct {
-	Method       string  `json:"method"`
-	Budget       int     `json:"budget"` // 0 = all tokens (full)
-	PPL          float64 `json:"ppl"`
-	TokensScored int     `json:"tokens_scored"`
-	Top10Recall  float64 `json:"top10_recall"`   // mean over (step, sparse layer, query head)
-	MassRecall   float64 `json:"mass_recall"`    // mean share of full-attention mass kept
-	TokensPerSel float64 `json:"tokens_per_sel"` // tokens attended per query head per step
-	RowsPerRead  float64 `json:"rows_per_read"`  // K rows per (step, sparse layer, KV head); V the same
-	TokensPerRow float64 `json:"tokens_per_row"` // selected tokens each activated row serves
-	OverFetch    float64 `json:"over_fetch"`     // share of activated row slots not selected
-	MeanContext  float64 `json:"mean_context"`   // tokens cached per step, on average
-	Seconds      float64 `json:"seconds"`
+	Method        string  `json:"method"`
+	Budget        int     `json:"budget"` // 0 = all tokens (full)
+	PPL           float64 `json:"ppl"`
+	TokensScored  int     `json:"tokens_scored"`
+	Top10Recall   float64 `json:"top10_recall"`    // mean over (step, sparse layer, query head)
+	MassRecall    float64 `json:"mass_recall"`     // mean share of full-attention mass kept
+	TokensPerSel  float64 `json:"tokens_per_sel"`  // tokens attended per query head per step
+	RowsPerHead   float64 `json:"rows_per_head"`   // paper's rule: K rows per (step, sparse layer, query head)
+	OverFetch     float64 `json:"over_fetch"`      // share of those rows' slots not selected by the head
+	RowsPerRead   float64 `json:"rows_per_read"`   // GQA reads: K rows per (step, sparse layer, KV head), the union of its query heads; V the same
+	TokensPerRow  float64 `json:"tokens_per_row"`  // tokens each row of a GQA read serves
+	ReadOverFetch float64 `json:"read_over_fetch"` // share of a GQA read's row slots no head of the group selected
+	MeanContext   float64 `json:"mean_context"`    // tokens cached per step, on average
+	Seconds       float64 `json:"seconds"`
 }
 
 // Sweep runs cfg on ids and returns one row per (method, budget); "full"
@@ -61,8 +63,8 @@ func Sweep(ctx context.Context, m *model.Model, ids []int, cfg SweepConfig, prog
 			row.Seconds = time.Since(t0).Seconds()
 			rows = append(rows, row)
 			if progress != nil {
-				fmt.Fprintf(progress, "sweep: %-9s budget %5d: ppl %.4f, top-10 recall %.3f, mass recall %.3f, rows/read %.1f, over-fetch %.3f (%.0f s)\n",
-					row.Method, row.Budget, row.PPL, row.Top10Recall, row.MassRecall, row.RowsPerRead, row.OverFetch, row.Seconds)
+				fmt.Fprintf(progress, "sweep: %-9s budget %5d: ppl %.4f, top-10 recall %.3f, mass recall %.3f, rows/head %.1f (over-fetch %.3f), rows/GQA read %.1f (%.0f s)\n",
+					row.Method, row.Budget, row.PPL, row.Top10Recall, row.MassRecall, row.RowsPerHead, row.OverFetch, row.RowsPerRead, row.Seconds)
 			}
 		}
 	}
@@ -84,8 +86,10 @@ func sweepOne(ctx context.Context, m *model.Model, ids []int, cfg SweepConfig, n
 	}
 	defer st.Close()
 	st.Attn.EnableQuality()
-	counter := &RowCounter{RowTokens: cfg.RowTokens, FromLayer: cfg.DenseLayers}
-	st.Attn.OnRead(counter.Observe)
+	reads := &RowCounter{RowTokens: cfg.RowTokens, FromLayer: cfg.DenseLayers}
+	heads := &RowCounter{RowTokens: cfg.RowTokens, FromLayer: cfg.DenseLayers}
+	st.Attn.OnRead(reads.Observe)
+	st.Attn.OnSelect(heads.Observe)
 	res, err := StreamPerplexity(ctx, m, st, ids, cfg.Prefill, cfg.MaxTokens, nil)
 	if err != nil {
 		return row, err
@@ -93,24 +97,25 @@ func sweepOne(ctx context.Context, m *model.Model, ids []int, cfg SweepConfig, n
 	q := st.Attn.Quality()
 	row.PPL, row.TokensScored = res.PPL, res.TokensScored
 	row.TokensPerSel, row.Top10Recall, row.MassRecall = q.Mean()
-	row.RowsPerRead, row.OverFetch = counter.RowsPerRead(), counter.OverFetch()
-	row.TokensPerRow = ratio(counter.TokensRead, counter.Rows)
-	row.MeanContext = ratio(counter.ContextTotal, counter.Reads)
+	row.RowsPerHead, row.OverFetch = heads.RowsPerRead(), heads.OverFetch()
+	row.RowsPerRead, row.ReadOverFetch = reads.RowsPerRead(), reads.OverFetch()
+	row.TokensPerRow = ratio(reads.TokensRead, reads.Rows)
+	row.MeanContext = ratio(reads.ContextTotal, reads.Reads)
 	return row, nil
 }
 
 // WriteSweepMarkdown writes rows as a Markdown table.
 func WriteSweepMarkdown(w io.Writer, rows []SweepRow) error {
 	var b strings.Builder
-	b.WriteString("| method | budget | PPL | top-10 recall | mass recall | tokens/head | K rows/(layer·KV head) | tokens/row | over-fetch |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| method | budget | PPL | top-10 recall | mass recall | tokens/head | rows/head | over-fetch | rows/GQA read | read over-fetch |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		budget := fmt.Sprint(r.Budget)
 		if r.Budget == 0 {
 			budget = "all"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.4f | %.3f | %.3f | %.1f | %.1f | %.2f | %.3f |\n", r.Method, budget, r.PPL,
-			r.Top10Recall, r.MassRecall, r.TokensPerSel, r.RowsPerRead, r.TokensPerRow, r.OverFetch)
+		fmt.Fprintf(&b, "| %s | %s | %.4f | %.3f | %.3f | %.1f | %.1f | %.3f | %.1f | %.3f |\n", r.Method, budget, r.PPL,
+			r.Top10Recall, r.MassRecall, r.TokensPerSel, r.RowsPerHead, r.OverFetch, r.RowsPerRead, r.ReadOverFetch)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
