@@ -228,6 +228,14 @@ func (e *Engine) collectAll(layer, g, n int) {
 func (e *Engine) collectSelected(layer, g, n int) {
 	c := e.cfg
 	gs := c.GroupSize()
+	all := true // selections are distinct positions below n: n of them is everything
+	for i := range gs {
+		all = all && len(e.sel[g*gs+i]) == n
+	}
+	if all {
+		e.collectAll(layer, g, n)
+		return
+	}
 	mark := e.mark[:n]
 	clear(mark)
 	for i := range gs {
