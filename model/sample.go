@@ -1,9 +1,10 @@
 package model
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // Sampler turns logits into the next token id. Temperature 0 is greedy
@@ -31,7 +32,9 @@ func NewSampler(temperature float64, topK int, topP float64, seed uint64) *Sampl
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
-// Sample picks the next token from logits.
+// Sample picks the next token from logits. Plain temperature sampling
+// draws straight from the probabilities; top-k and top-p sort the
+// candidates first (partially, when top-k bounds them).
 func (s *Sampler) Sample(logits []float32) int {
 	if s.Temperature <= 0 {
 		return argmax(logits)
@@ -46,13 +49,21 @@ func (s *Sampler) Sample(logits []float32) int {
 		probs[i] = math.Exp((float64(l) - maxLogit) / s.Temperature)
 		order[i] = i
 	}
-	sort.Slice(order, func(a, b int) bool {
-		pa, pb := probs[order[a]], probs[order[b]]
-		return pa > pb || (pa == pb && order[a] < order[b])
-	})
 	keep := n
-	if s.TopK > 0 && s.TopK < keep {
-		keep = s.TopK
+	if s.TopK > 0 || s.TopP < 1 {
+		byProb := func(a, b int) int {
+			if probs[a] != probs[b] {
+				return cmp.Compare(probs[b], probs[a])
+			}
+			return cmp.Compare(a, b)
+		}
+		if s.TopK > 0 && s.TopK < n {
+			keep = s.TopK
+			// Move the top k to the front (quickselect-free: a partial
+			// insertion into a sorted prefix of k), then sort only those.
+			topK(order, keep, byProb)
+		}
+		slices.SortFunc(order[:keep], byProb)
 	}
 	total := 0.0
 	for _, i := range order[:keep] {
@@ -80,6 +91,38 @@ func (s *Sampler) Sample(logits []float32) int {
 		}
 	}
 	return order[keep-1]
+}
+
+// topK rearranges order so that its first k entries are the k smallest
+// under cmp (in any order), in O(n·log k) with a max-heap of the front.
+func topK(order []int, k int, cmp func(a, b int) int) {
+	h := order[:k]
+	less := func(i, j int) bool { return cmp(h[i], h[j]) > 0 } // max-heap: worst on top
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= k {
+				return
+			}
+			if r := l + 1; r < k && less(r, l) {
+				l = r
+			}
+			if !less(l, i) {
+				return
+			}
+			h[i], h[l] = h[l], h[i]
+			i = l
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for j := k; j < len(order); j++ {
+		if cmp(order[j], h[0]) < 0 {
+			h[0], order[j] = order[j], h[0]
+			down(0)
+		}
+	}
 }
 
 func argmax(x []float32) int {
