@@ -96,11 +96,19 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	for _, f := range []struct {
 		field string
 		v     int
-	}{{"hidden_size", c.Dim}, {"num_hidden_layers", c.Layers}, {"num_attention_heads", c.Heads},
-		{"intermediate_size", c.FFN}, {"vocab_size", c.Vocab}} {
-		if f.v <= 0 {
-			return bad(f.field, "must be positive, got %d", f.v)
+		limit int
+	}{{"hidden_size", c.Dim, 1 << 18}, {"num_hidden_layers", c.Layers, 1 << 12}, {"num_attention_heads", c.Heads, 1 << 12},
+		{"intermediate_size", c.FFN, 1 << 20}, {"vocab_size", c.Vocab, 1 << 24}} {
+		if f.v <= 0 || f.v > f.limit {
+			return bad(f.field, "must be in 1..%d, got %d", f.limit, f.v)
 		}
+	}
+	if c.HeadDim < 0 || c.HeadDim > 1<<12 || c.KVHeads > c.Heads {
+		return bad("head_dim/num_key_value_heads", "head_dim %d must be in 0..4096 and num_key_value_heads %d at most num_attention_heads %d",
+			c.HeadDim, c.KVHeads, c.Heads)
+	}
+	if c.MaxPositions < 0 || c.MaxPositions > 1<<22 {
+		return bad("max_position_embeddings", "must be in 1..%d, got %d", 1<<22, c.MaxPositions)
 	}
 	if c.KVHeads == 0 {
 		c.KVHeads = c.Heads

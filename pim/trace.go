@@ -116,20 +116,21 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<28)
 	t := &Trace{}
-	line := 0
+	line, header := 0, false
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
 		if len(b) == 0 {
 			continue
 		}
-		if line == 1 {
+		if !header {
 			if err := json.Unmarshal(b, &t.Header); err != nil {
-				return nil, fmt.Errorf("%w: line 1 (header): %v", ErrTrace, err)
+				return nil, fmt.Errorf("%w: line %d (header): %v", ErrTrace, line, err)
 			}
 			if err := t.Header.validate(); err != nil {
-				return nil, fmt.Errorf("%w: line 1 (header): %v", ErrTrace, err)
+				return nil, fmt.Errorf("%w: line %d (header): %v", ErrTrace, line, err)
 			}
+			header = true
 			continue
 		}
 		var st TraceStep
@@ -147,7 +148,7 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("pim: read trace: line %d: %w", line+1, err)
 	}
-	if line == 0 {
+	if !header {
 		return nil, fmt.Errorf("%w: empty (no header line)", ErrTrace)
 	}
 	return t, nil

@@ -17,7 +17,8 @@ go test -count=1 -timeout 25m ./...
 
 # Short fuzzing of every parser (the corpora live in testdata/fuzz).
 fuzztime=${FUZZTIME:-10s}
-for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode pim/system:FuzzBudgetTable; do
+for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode tokenizer:FuzzGPT2Split \
+    model:FuzzParseConfig pim:FuzzReadTrace pim/system:FuzzBudgetTable; do
   pkg=${target%%:*} name=${target##*:}
   if grep -q "func $name(" "$pkg"/*_test.go 2>/dev/null; then
     go test -run='^$' -fuzz="^$name\$" -fuzztime="$fuzztime" "./$pkg" > /tmp/starc-fuzz.log 2>&1 \
