@@ -104,7 +104,16 @@ func addAttnFlags(fs *flag.FlagSet, defaultCtx int) *attnFlags {
 	}
 }
 
-// run is a state with its optional device store and trace recorder.
+// config is the attention configuration the flags describe.
+func (a *attnFlags) config(l *loaded, capacity int) attention.Config {
+	c := l.model.AttentionConfig(capacity)
+	c.Budget, c.DenseLayers = *a.budget, *a.denseLayers
+	c.Window, c.ClusterSize, c.ReclusterInterval = *a.window, *a.clusterSize, *a.recluster
+	c.KMeansInit, c.PageSize, c.SparQRank, c.Sinks, c.Seed = *a.kmeansInit, *a.pageSize, *a.sparqRank, *a.sinks, *a.seed
+	return c
+}
+
+// runState is a state with its optional device store and trace recorder.
 type runState struct {
 	*model.State
 	device    *attention.PIM           // nil with --kv dense
@@ -132,13 +141,10 @@ func (a *attnFlags) newState(l *loaded, capacity int) (*runState, error) {
 	if *a.kv != "dense" && *a.kv != "pim" {
 		return nil, usagef("--kv %q: want dense or pim", *a.kv)
 	}
-	c := l.model.AttentionConfig(capacity)
-	c.Budget, c.DenseLayers = *a.budget, *a.denseLayers
+	c := a.config(l, capacity)
 	if *a.method == "full" {
 		c.DenseLayers = 0
 	}
-	c.Window, c.ClusterSize, c.ReclusterInterval = *a.window, *a.clusterSize, *a.recluster
-	c.KMeansInit, c.PageSize, c.SparQRank, c.Sinks, c.Seed = *a.kmeansInit, *a.pageSize, *a.sparqRank, *a.sinks, *a.seed
 	method, err := attention.New(*a.method, c)
 	if err != nil {
 		return nil, usageError{err.Error()}

@@ -49,8 +49,8 @@ write them machine-readably.`,
 				}
 				bs = append(bs, b)
 			}
-			if *maxTokens < 1 || *rowTokens < 1 {
-				return usagef("--max-tokens and --row-tokens must be positive")
+			if *maxTokens < 1 || *rowTokens < 1 || *af.threads < 1 {
+				return usagef("--max-tokens, --row-tokens and --threads must be positive")
 			}
 			text, err := os.ReadFile(*file)
 			if err != nil {
@@ -72,9 +72,7 @@ write them machine-readably.`,
 			if *af.ctx > 0 {
 				capacity = *af.ctx
 			}
-			base := l.model.AttentionConfig(capacity)
-			base.Window, base.ClusterSize, base.ReclusterInterval = *af.window, *af.clusterSize, *af.recluster
-			base.KMeansInit, base.PageSize, base.SparQRank, base.Sinks, base.Seed = *af.kmeansInit, *af.pageSize, *af.sparqRank, *af.sinks, *af.seed
+			base := af.config(l, capacity)
 			cfg := eval.SweepConfig{Methods: strings.Split(*methods, ","), Budgets: bs, Prefill: *prefill, MaxTokens: *maxTokens,
 				Capacity: capacity, Threads: *af.threads, DenseLayers: *af.denseLayers, RowTokens: *rowTokens, Base: base}
 			fmt.Fprintf(e.stderr, "sweep: %s, %d prefilled + %d scored tokens of %s, methods %s, budgets %v, %d dense layers\n",
