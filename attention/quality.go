@@ -68,6 +68,7 @@ func (m *metricsState) observe(e *Engine, layer int, q []float32, n int) {
 		keys := m.keysOf(layer, h/gs)[:n*hd]
 		kernels.MatVec(s, kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: keys}, q[h*hd:(h+1)*hd])
 		m.q.Top10Recall += TopKRecall(s, e.sel[h], 10)
+		kernels.Scale(s, e.task.scale) // the attention's own 1/√d: the mass is that of the real softmax
 		kernels.Softmax(s)
 		m.q.MassRecall += MassRecall(s, e.sel[h])
 		m.q.Tokens += int64(len(e.sel[h]))
