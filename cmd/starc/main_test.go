@@ -146,3 +146,30 @@ func TestConvertKeepsExistingOutput(t *testing.T) {
 		t.Errorf("the user's file was lost: %v", err)
 	}
 }
+
+func TestWriteFileAtomicModes(t *testing.T) {
+	dir := t.TempDir()
+	fresh, kept := filepath.Join(dir, "fresh.json"), filepath.Join(dir, "kept.json")
+	os.WriteFile(kept, []byte("old"), 0o600)
+	os.Chmod(kept, 0o640)
+	for _, p := range []string{fresh, kept} {
+		if err := writeFileAtomic(p, []byte("new")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, want := range map[string]os.FileMode{fresh: 0o644, kept: 0o640} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(p), fi.Mode().Perm(), want)
+		}
+		if data, _ := os.ReadFile(p); string(data) != "new" {
+			t.Errorf("%s holds %q", filepath.Base(p), data)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("temporary files left behind: %d entries", len(entries))
+	}
+}
