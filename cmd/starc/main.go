@@ -159,7 +159,7 @@ func printMainUsage(w io.Writer) {
 }
 
 func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: starc %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.args, strings.TrimSpace(c.long))
+	fmt.Fprintf(w, "usage: %s\n\n%s\n\nFlags:\n", strings.TrimSpace("starc "+c.name+" [flags] "+c.args), strings.TrimSpace(c.long))
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
