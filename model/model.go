@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"starc/model/kernels"
 	"starc/weights"
@@ -117,7 +118,7 @@ func (l *loader) tensor(name string, shape ...int) (weights.Tensor, bool) {
 		l.err = err
 		return t, false
 	}
-	if !equalShape(t.Shape, shape) {
+	if !slices.Equal(t.Shape, shape) {
 		l.err = fmt.Errorf("tensor %q has shape %v, config.json implies %v", name, t.Shape, shape)
 		return t, false
 	}
@@ -160,18 +161,6 @@ func (l *loader) vector(name string, n int) []float32 {
 		l.err = fmt.Errorf("tensor %q: %w", name, err)
 	}
 	return v
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ErrContextFull is returned when a sequence would exceed the state's capacity.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -121,7 +122,7 @@ func TestStoriesGreedyMatchesLlamaCpp(t *testing.T) {
 	var g storiesGolden
 	readJSON(t, testenv.Shared(t, "golden/stories260K.json"), &g)
 	ids := tok.Encode(g.Greedy.Prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-	if !equalInts(ids, g.Greedy.PromptIDs) {
+	if !slices.Equal(ids, g.Greedy.PromptIDs) {
 		t.Fatalf("prompt ids = %v, llama.cpp %v", ids, g.Greedy.PromptIDs)
 	}
 	for _, threads := range []int{1, 2} {
@@ -132,7 +133,7 @@ func TestStoriesGreedyMatchesLlamaCpp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalInts(got, g.Greedy.GeneratedIDs) {
+		if !slices.Equal(got, g.Greedy.GeneratedIDs) {
 			t.Errorf("threads %d: greedy ids\n got %v\nwant %v", threads, got, g.Greedy.GeneratedIDs)
 		}
 	}
@@ -184,7 +185,7 @@ func TestStoriesPerplexityMatchesLlamaCpp(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-	if !equalInts(ids, g.Perplexity.IDs) {
+	if !slices.Equal(ids, g.Perplexity.IDs) {
 		t.Fatalf("tokenisation differs from llama.cpp (%d vs %d tokens)", len(ids), len(g.Perplexity.IDs))
 	}
 	st := newState(t, m, 512, 2)
@@ -252,18 +253,6 @@ func TestContextFullIsAnError(t *testing.T) {
 	if err == nil {
 		t.Fatal("3 prompt + 6 new tokens in a capacity of 8 succeeded")
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Every method at a budget of at least the context attends to everything,

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"starc/model/kernels"
 )
 
 // Sampler turns logits into the next token id. Temperature 0 is greedy
@@ -37,14 +39,14 @@ func NewSampler(temperature float64, topK int, topP float64, seed uint64) *Sampl
 // candidates first (partially, when top-k bounds them).
 func (s *Sampler) Sample(logits []float32) int {
 	if s.Temperature <= 0 {
-		return argmax(logits)
+		return kernels.Argmax(logits)
 	}
 	n := len(logits)
 	if cap(s.probs) < n {
 		s.probs, s.order = make([]float64, n), make([]int, n)
 	}
 	probs, order := s.probs[:n], s.order[:n]
-	maxLogit := float64(logits[argmax(logits)])
+	maxLogit := float64(logits[kernels.Argmax(logits)])
 	for i, l := range logits {
 		probs[i] = math.Exp((float64(l) - maxLogit) / s.Temperature)
 		order[i] = i
@@ -123,14 +125,4 @@ func topK(order []int, k int, cmp func(a, b int) int) {
 			down(0)
 		}
 	}
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }

@@ -11,6 +11,7 @@ import (
 	"starc/attention"
 	"starc/internal/testenv"
 	"starc/model"
+	"starc/model/kernels"
 	"starc/pim"
 	"starc/tokenizer"
 )
@@ -67,7 +68,7 @@ func TestSmolLM2DeviceCacheMatchesDense(t *testing.T) {
 		// Teacher-force the text so both runs see the same contexts, and
 		// record the greedy choice and the logits at each step.
 		for i := 32; i < len(ids); i++ {
-			tokens = append(tokens, argmax(out))
+			tokens = append(tokens, kernels.Argmax(out))
 			logits = append(logits, append([]float32(nil), out...))
 			if out, err = l.model.Forward(st, ids[i]); err != nil {
 				t.Fatal(err)
@@ -113,16 +114,6 @@ func TestSmolLM2DeviceCacheMatchesDense(t *testing.T) {
 		t.Errorf("row activations at 100/300/600 tokens = %d/%d/%d, want growth with context", rowsAt[100], rowsAt[300], rowsAt[600])
 	}
 	t.Logf("row activations per token at context 100/300/600: %d/%d/%d", rowsAt[100], rowsAt[300], rowsAt[600])
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // generate --hw-json writes one row per generated token with the device cost.
