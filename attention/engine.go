@@ -141,12 +141,7 @@ func (e *Engine) Prefill(layer, pos0, n int, q, k, v, out []float32) {
 	}
 	for i := range n {
 		for g := range c.KVHeads {
-			kg, vg := k[i*kvDim+g*hd:i*kvDim+(g+1)*hd], v[i*kvDim+g*hd:i*kvDim+(g+1)*hd]
-			e.store.Write(layer, g, e.slotOf[layer*c.KVHeads+g][pos0+i], kg, vg)
-			e.method.Append(layer, g, pos0+i, kg)
-			if e.metrics != nil {
-				e.metrics.write(layer, g, pos0+i, kg)
-			}
+			e.addToken(layer, g, pos0+i, k[i*kvDim+g*hd:i*kvDim+(g+1)*hd], v[i*kvDim+g*hd:i*kvDim+(g+1)*hd])
 		}
 	}
 	total := pos0 + n
@@ -172,12 +167,7 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 	sparse := layer >= c.DenseLayers
 	e.decoding = true
 	for g := range c.KVHeads {
-		kg, vg := k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd]
-		e.store.Write(layer, g, e.slotOf[layer*c.KVHeads+g][pos], kg, vg)
-		e.method.Append(layer, g, pos, kg)
-		if e.metrics != nil {
-			e.metrics.write(layer, g, pos, kg)
-		}
+		e.addToken(layer, g, pos, k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd])
 		if !sparse {
 			e.collectAll(layer, g, n)
 			continue
@@ -198,6 +188,16 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 	t := &e.task
 	t.e, t.layer, t.q, t.out, t.qStride, t.pos0, t.n = e, layer, q, out, 0, -1, n
 	e.run(c.QueryHeads, t)
+}
+
+// addToken stores token pos of KV head g in its slot and shows the key to
+// the method (and the quality meter).
+func (e *Engine) addToken(layer, g, pos int, k, v []float32) {
+	e.store.Write(layer, g, e.slotOf[layer*e.cfg.KVHeads+g][pos], k, v)
+	e.method.Append(layer, g, pos, k)
+	if e.metrics != nil {
+		e.metrics.write(layer, g, pos, k)
+	}
 }
 
 // collectAll makes every head of group g read tokens 0..n-1.
