@@ -1,0 +1,67 @@
+package convert
+
+import (
+	"slices"
+	"testing"
+)
+
+// HF's GGUF converter reorders each head's rows so that rotating adjacent
+// pairs (2i, 2i+1) equals HF's rotation of (i, i+d/2): GGUF row h·d+2i+j
+// holds HF row h·d+j·d/2+i. unpermuteRows must undo exactly that.
+func TestUnpermuteRowsUndoesHFPermutation(t *testing.T) {
+	const heads, d, cols = 3, 8, 2
+	hf := make([]float32, heads*d*cols)
+	for i := range hf {
+		hf[i] = float32(i)
+	}
+	gguf := make([]float32, len(hf))
+	for h := range heads {
+		for i := range d / 2 {
+			for j := range 2 {
+				src, dst := h*d+j*d/2+i, h*d+2*i+j
+				copy(gguf[dst*cols:(dst+1)*cols], hf[src*cols:(src+1)*cols])
+			}
+		}
+	}
+	got, err := unpermuteRows(gguf, heads*d, cols, heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, hf) {
+		t.Fatalf("unpermute(permute(x)) != x:\n got %v\nwant %v", got, hf)
+	}
+	// Head 0, rows 0..7 of GGUF are HF rows 0,4,1,5,2,6,3,7.
+	if want := []float32{0, 1, 8, 9, 2, 3, 10, 11}; !slices.Equal(gguf[:8], want) {
+		t.Fatalf("permutation of head 0 = %v, want %v", gguf[:8], want)
+	}
+	if _, err := unpermuteRows(gguf, heads*d, cols, 5); err == nil {
+		t.Error("rows not splitting into heads gave no error")
+	}
+}
+
+func TestTensorNameMapsEveryLlamaTensor(t *testing.T) {
+	hp := hparams{layers: 2, heads: 4, kvHeads: 2}
+	cases := []struct {
+		gguf, hf string
+		permute  int
+	}{
+		{"token_embd.weight", "model.embed_tokens.weight", 0},
+		{"output_norm.weight", "model.norm.weight", 0},
+		{"output.weight", "lm_head.weight", 0},
+		{"blk.1.attn_q.weight", "model.layers.1.self_attn.q_proj.weight", 4},
+		{"blk.0.attn_k.weight", "model.layers.0.self_attn.k_proj.weight", 2},
+		{"blk.0.attn_v.weight", "model.layers.0.self_attn.v_proj.weight", 0},
+		{"blk.1.ffn_down.weight", "model.layers.1.mlp.down_proj.weight", 0},
+	}
+	for _, tc := range cases {
+		hf, perm, ok := tensorName(tc.gguf, hp)
+		if !ok || hf != tc.hf || perm != tc.permute {
+			t.Errorf("%s → %q, permute %d, %v; want %q, %d", tc.gguf, hf, perm, ok, tc.hf, tc.permute)
+		}
+	}
+	for _, bad := range []string{"blk.2.attn_q.weight", "blk.0.attn_qkv.weight", "rope_freqs.weight"} {
+		if _, _, ok := tensorName(bad, hp); ok {
+			t.Errorf("%s was accepted", bad)
+		}
+	}
+}
