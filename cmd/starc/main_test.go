@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -171,5 +172,37 @@ func TestWriteFileAtomicModes(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("temporary files left behind: %d entries", len(entries))
+	}
+}
+
+// A sparse run's access trace turns into a kv_budget table (one line per
+// decode step) and replays on a 7B configuration.
+func TestTraceToBudgetTableToHW(t *testing.T) {
+	dir := stories(t)
+	text := filepath.Join(t.TempDir(), "story.txt")
+	os.WriteFile(text, []byte(strings.Repeat("Once upon a time, there was a little girl named Lily. She loved to play outside. ", 12)), 0o644)
+	trace := filepath.Join(t.TempDir(), "trace.jsonl")
+	code, _, stderr := runStarc(t, "ppl", "-m", dir, "-f", text, "--protocol", "stream", "--max-tokens", "100",
+		"--method", "starc", "--budget", "32", "--ctx", "256", "--trace", trace)
+	if code != 0 {
+		t.Fatalf("ppl: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runStarc(t, "trace", "budget-table", trace)
+	if code != 0 {
+		t.Fatalf("trace budget-table: exit %d: %s", code, stderr)
+	}
+	lines := strings.Fields(out)
+	if len(lines) != 99 { // 100 predictions: the first comes from the prefill, 99 from decode steps
+		t.Fatalf("%d budget lines, want 99", len(lines))
+	}
+	// Each value is 16 × mean rows read over the sparse layers: positive and
+	// at most the 16-slot rows of the whole context (≤ 101 tokens → 7 rows).
+	for _, l := range lines {
+		if v, err := strconv.Atoi(l); err != nil || v <= 0 || v > 16*7 {
+			t.Fatalf("budget line %q outside 1..112", l)
+		}
+	}
+	if code, _, stderr := runStarc(t, "hw", "--model", "llama-3.1-8b", "--lout", "4096", "--trace", trace, "--csv"); code != 0 {
+		t.Fatalf("hw --trace: exit %d: %s", code, stderr)
 	}
 }
