@@ -16,8 +16,10 @@ type hwRow struct {
 	pim.StepReport
 }
 
-// hwReport prints one line per generated token and a summary: the device
-// cost of the forward pass that produced the token (token 0: the prefill).
+// hwReport collects, per generated token, the device cost of the forward
+// pass that produced it (token 0: the prefill), and prints them as a table
+// with a summary once the text is out, so the two never interleave on a
+// terminal.
 type hwReport struct {
 	w      io.Writer
 	device *attention.PIM
@@ -25,20 +27,12 @@ type hwReport struct {
 }
 
 func newHWReport(w io.Writer, device *attention.PIM) *hwReport {
-	fmt.Fprintf(w, "hw: KV cache in %s; per generated token, the attention of the pass that produced it\n", device.Device().Spec().Name)
-	fmt.Fprintf(w, "hw: %5s %7s %12s %11s %9s %11s %11s %9s\n", "token", "context", "latency_ns", "energy_nJ", "row_acts", "fetched_KB", "used_KB", "overfetch")
 	return &hwReport{w: w, device: device}
 }
 
+// token closes the device's accounting of the pass that produced id.
 func (h *hwReport) token(id, context int) {
-	r := hwRow{Index: len(h.rows), TokenID: id, Context: context, StepReport: h.device.EndStep()}
-	h.rows = append(h.rows, r)
-	label := fmt.Sprint(r.Index)
-	if r.Index == 0 {
-		label = "pre"
-	}
-	fmt.Fprintf(h.w, "hw: %5s %7d %12.0f %11.2f %9d %11.1f %11.1f %8.1f%%\n", label, r.Context, r.LatencyNS, r.EnergyPJ/1e3,
-		r.RowActivations, float64(r.BytesFetched)/1024, float64(r.BytesUsed)/1024, 100*overFetch(r.StepReport))
+	h.rows = append(h.rows, hwRow{Index: len(h.rows), TokenID: id, Context: context, StepReport: h.device.EndStep()})
 }
 
 func overFetch(r pim.StepReport) float64 {
@@ -48,8 +42,19 @@ func overFetch(r pim.StepReport) float64 {
 	return 1 - float64(r.BytesUsed)/float64(r.BytesFetched)
 }
 
-// summary prints the decode tokens' means (the prefill row is left out).
+// summary prints the per-token table and the decode tokens' means (the
+// prefill row is left out of the means).
 func (h *hwReport) summary() {
+	fmt.Fprintf(h.w, "hw: KV cache in %s; per generated token, the attention of the pass that produced it\n", h.device.Device().Spec().Name)
+	fmt.Fprintf(h.w, "hw: %5s %7s %12s %11s %9s %11s %11s %9s\n", "token", "context", "latency_ns", "energy_nJ", "row_acts", "fetched_KB", "used_KB", "overfetch")
+	for _, r := range h.rows {
+		label := fmt.Sprint(r.Index)
+		if r.Index == 0 {
+			label = "pre"
+		}
+		fmt.Fprintf(h.w, "hw: %5s %7d %12.0f %11.2f %9d %11.1f %11.1f %8.1f%%\n", label, r.Context, r.LatencyNS, r.EnergyPJ/1e3,
+			r.RowActivations, float64(r.BytesFetched)/1024, float64(r.BytesUsed)/1024, 100*overFetch(r.StepReport))
+	}
 	if len(h.rows) < 2 {
 		return
 	}
