@@ -68,7 +68,7 @@ func (m *Model) prefill(st *State, ids []int, from int, each func(int, []float32
 		}
 	}
 	if each != nil && st.blogits == nil {
-		st.blogits = make([]float32, st.block*m.Config.Vocab)
+		st.blogits = make([]float32, min(st.block, logitRows)*m.Config.Vocab)
 	}
 	for start := 0; start < len(ids); start += st.block {
 		end := min(start+st.block, len(ids))
@@ -126,18 +126,24 @@ func (m *Model) blockLogits(st *State, start, end, from, last int, each func(int
 		}
 		return
 	}
-	n := end - lo
 	xs := st.bx[(lo-start)*dim : (end-start)*dim]
 	rmsNormRows(xs, xs, m.Norm, c.RMSEps, dim)
-	st.pool.MatMul(st.blogits[:n*vocab], m.LMHead, xs, n)
-	for i := range n {
-		row := st.blogits[i*vocab : (i+1)*vocab]
-		each(lo+i, row)
-		if lo+i == last {
-			copy(st.logits, row)
+	for r0 := lo; r0 < end; r0 += logitRows { // the LM head in slices, to bound the logits buffer
+		n := min(logitRows, end-r0)
+		st.pool.MatMul(st.blogits[:n*vocab], m.LMHead, st.bx[(r0-start)*dim:(r0-start+n)*dim], n)
+		for i := range n {
+			row := st.blogits[i*vocab : (i+1)*vocab]
+			each(r0+i, row)
+			if r0+i == last {
+				copy(st.logits, row)
+			}
 		}
 	}
 }
+
+// logitRows is how many positions' logits PrefillEach computes at once
+// (128 × a 49152-token vocabulary = 25 MB).
+const logitRows = 128
 
 func rmsNormRows(dst, x, weight []float32, eps float32, dim int) {
 	for i := 0; i < len(x); i += dim {

@@ -34,7 +34,7 @@ type State struct {
 	batt    []float32 // [block][Heads*HeadDim]
 	bhb     []float32 // [block][FFN]
 	bhb2    []float32 // [block][FFN]
-	blogits []float32 // [block][Vocab], allocated on first PrefillEach
+	blogits []float32 // [min(block, logitRows)][Vocab], allocated on first PrefillEach
 }
 
 // StateOptions configures NewState. The zero value means: the model's
