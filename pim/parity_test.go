@@ -3,24 +3,13 @@ package pim
 import (
 	"encoding/csv"
 	"os"
-	"path/filepath"
+	"starc/internal/testenv"
 	"strconv"
 	"testing"
 )
 
-// sharedFile returns a file under ../shared/docs/attacc, skipping the test
-// when it is missing (failing instead when CI is set).
-func sharedFile(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "docs", "attacc", name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("reference data missing in CI: %v", err)
-		}
-		t.Skipf("reference data missing: %v", err)
-	}
-	return p
-}
+// sharedFile returns a file under ../shared/docs/attacc (see testenv.Shared).
+func sharedFile(t *testing.T, name string) string { return testenv.Shared(t, "docs/attacc/"+name) }
 
 func readCSV(t *testing.T, path string) (header map[string]int, rows [][]string) {
 	t.Helper()

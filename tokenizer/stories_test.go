@@ -7,24 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"starc/internal/testenv"
 	"testing"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/stories260K.tokenizer.json from the golden vocabulary")
 
-// sharedDir returns ../../shared (the read-only reference data), skipping the test when it
-// is missing, except under CI where that is a failure.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data missing under CI: %v", err)
-		}
-		t.Skipf("shared data missing: %v", err)
-	}
-	return dir
-}
+// sharedDir returns ../shared beside the repository (see testenv.Shared).
+func sharedDir(t testing.TB) string { return testenv.Shared(t, ".") }
 
 // storiesGolden is the part of shared/golden/stories260K.json these tests use (llama.cpp
 // outputs for the stories260K GGUF).

@@ -3,7 +3,7 @@ package weights
 import (
 	"math/rand/v2"
 	"os"
-	"path/filepath"
+	"starc/internal/testenv"
 	"testing"
 )
 
@@ -34,9 +34,9 @@ func BenchmarkDequantize(b *testing.B) {
 }
 
 func BenchmarkParseGGUFStories260K(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.gguf"))
+	data, err := os.ReadFile(testenv.Shared(b, "models/stories260K/stories260K.gguf"))
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	for b.Loop() {
 		if _, err := ParseGGUF("stories260K.gguf", data); err != nil {

@@ -16,19 +16,8 @@ import (
 	"testing"
 )
 
-// sharedDir returns ../../shared relative to this package, skipping (or
-// failing under CI) when it is absent.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but %s is missing: %v", dir, err)
-		}
-		t.Skipf("%s not present: %v", dir, err)
-	}
-	return dir
-}
+// sharedDir returns ../shared beside the repository (see testenv.Shared).
+func sharedDir(t *testing.T) string { return testenv.Shared(t, ".") }
 
 // storiesGolden is the "model" section of shared/golden/stories260K.json,
 // read from the file by a tool independent of this package.

@@ -3,27 +3,13 @@ package system
 import (
 	"encoding/csv"
 	"os"
-	"path/filepath"
+	"starc/internal/testenv"
 	"strconv"
 	"testing"
 )
 
-// sharedDir is ../shared from the repo root.
-const sharedDir = "../../../shared"
-
-// needShared returns the path of a file under ../shared, skipping the test when
-// it is missing (failing under CI).
-func needShared(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(sharedDir, rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("reference data missing under CI: %v", err)
-		}
-		t.Skipf("reference data missing: %v", err)
-	}
-	return p
-}
+// needShared returns the path of a file under ../shared (see testenv.Shared).
+func needShared(t testing.TB, rel string) string { return testenv.Shared(t, rel) }
 
 func readCSV(t testing.TB, path string) []map[string]string {
 	t.Helper()
