@@ -43,27 +43,10 @@ func BenchmarkClosedForm(b *testing.B) {
 func BenchmarkKVStoreStepSmolLM2(b *testing.B) {
 	for _, layout := range []Layout{LayoutGQA, LayoutAttAcc} {
 		b.Run(layout.String(), func(b *testing.B) {
-			sh := KVShape{Layers: 30, KVHeads: 3, QueryHeads: 9, HeadDim: 64, MaxTokens: 2048}
-			st, err := NewKVStore(HBM3PIM(true), sh, layout)
-			if err != nil {
-				b.Fatal(err)
-			}
-			const ctx = 512
-			vec := make([]float32, sh.HeadDim)
-			for l := 0; l < sh.Layers; l++ {
-				for h := 0; h < sh.KVHeads; h++ {
-					for s := 0; s < ctx; s++ {
-						vec[s%sh.HeadDim] = float32(s)
-						st.Write(l, h, s, vec, vec)
-					}
-				}
-			}
-			slots := make([]int, ctx)
-			for i := range slots {
-				slots[i] = i
-			}
-			dk, dv := make([]float32, ctx*sh.HeadDim), make([]float32, ctx*sh.HeadDim)
-			b.SetBytes(int64(sh.Layers * sh.KVHeads * ctx * sh.HeadDim * 2 * 2))
+			st, slots := smolStore512(b, layout)
+			sh := st.Shape()
+			dk, dv := make([]float32, len(slots)*sh.HeadDim), make([]float32, len(slots)*sh.HeadDim)
+			b.SetBytes(int64(sh.Layers * sh.KVHeads * len(slots) * sh.HeadDim * 2 * 2))
 			for b.Loop() {
 				for l := 0; l < sh.Layers; l++ {
 					for h := 0; h < sh.KVHeads; h++ {
@@ -78,24 +61,8 @@ func BenchmarkKVStoreStepSmolLM2(b *testing.B) {
 
 // The accounting alone (Charge, no data copy) for the same step.
 func BenchmarkKVStoreChargeStepSmolLM2(b *testing.B) {
-	sh := KVShape{Layers: 30, KVHeads: 3, QueryHeads: 9, HeadDim: 64, MaxTokens: 2048}
-	st, err := NewKVStore(HBM3PIM(true), sh, LayoutGQA)
-	if err != nil {
-		b.Fatal(err)
-	}
-	const ctx = 512
-	vec := make([]float32, sh.HeadDim)
-	for l := 0; l < sh.Layers; l++ {
-		for h := 0; h < sh.KVHeads; h++ {
-			for s := 0; s < ctx; s++ {
-				st.Write(l, h, s, vec, vec)
-			}
-		}
-	}
-	slots := make([]int, ctx)
-	for i := range slots {
-		slots[i] = i
-	}
+	st, slots := smolStore512(b, LayoutGQA)
+	sh := st.Shape()
 	for b.Loop() {
 		for l := 0; l < sh.Layers; l++ {
 			for h := 0; h < sh.KVHeads; h++ {
@@ -104,6 +71,33 @@ func BenchmarkKVStoreChargeStepSmolLM2(b *testing.B) {
 		}
 		benchSink += st.EndStep().LatencyCycles
 	}
+}
+
+// smolStore512 is a SmolLM2-shaped store (30 layers, 3 KV heads of 64)
+// holding 512 tokens per (layer, KV head), and the slots 0..511.
+func smolStore512(b *testing.B, layout Layout) (*KVStore, []int) {
+	b.Helper()
+	sh := KVShape{Layers: 30, KVHeads: 3, QueryHeads: 9, HeadDim: 64, MaxTokens: 2048}
+	st, err := NewKVStore(HBM3PIM(true), sh, layout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const ctx = 512
+	vec := make([]float32, sh.HeadDim)
+	for l := 0; l < sh.Layers; l++ {
+		for h := 0; h < sh.KVHeads; h++ {
+			for s := 0; s < ctx; s++ {
+				vec[s%sh.HeadDim] = float32(s)
+				st.Write(l, h, s, vec, vec)
+			}
+		}
+	}
+	slots := make([]int, ctx)
+	for i := range slots {
+		slots[i] = i
+	}
+	st.EndStep() // the writes are not part of the measured step
+	return st, slots
 }
 
 // Cost of a cache-missing pattern (a STARC-like scattered selection).
