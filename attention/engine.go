@@ -94,15 +94,6 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 	return e, nil
 }
 
-// Config returns the shape and budget the Engine was built with.
-func (e *Engine) Config() Config { return e.cfg }
-
-// Method returns the selection method in use.
-func (e *Engine) Method() Method { return e.method }
-
-// Store returns the K/V store in use.
-func (e *Engine) Store() Store { return e.store }
-
 // OnRead registers f to be told, at every decode step and for every layer
 // and KV head, which slots were read (ascending token position) out of n
 // cached tokens. Prefill reads are not reported. Traces and row counts

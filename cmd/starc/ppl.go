@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"starc/eval"
@@ -150,7 +151,7 @@ func (p *progressBar) update(done, total int) {
 		const width = 30
 		fill := done * width / total
 		fmt.Fprintf(p.w, "\r%s [%-*s] %d/%d  %s left ", p.label, width,
-			string(repeat('=', fill)), done, total, eta.Round(time.Second))
+			strings.Repeat("=", fill), done, total, eta.Round(time.Second))
 		return
 	}
 	if pct/10 != p.lastPct/10 && (time.Since(p.lastLine) > 2*time.Second || done == total) {
@@ -163,12 +164,4 @@ func (p *progressBar) done() {
 	if p.tty {
 		fmt.Fprintln(p.w)
 	}
-}
-
-func repeat(b byte, n int) []byte {
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = b
-	}
-	return out
 }

@@ -346,8 +346,7 @@ func writeTokenizer(g *weights.GGUFFile, hp hparams, dir string) (string, error)
 	if pre, err := g.String("tokenizer.ggml.pre"); err == nil {
 		v.Pre = pre
 	}
-	// llama.cpp's defaults: SPM adds BOS and a space prefix; BPE neither.
-	v.AddBOS, v.AddSpacePrefix = model == "llama", model == "llama"
+	v.AddBOS, v.AddEOS, v.AddSpacePrefix = tokenizer.GGUFDefaults(model) // llama.cpp's values for absent keys
 	if b, ok := boolKey(g, "tokenizer.ggml.add_bos_token"); ok {
 		v.AddBOS = b
 	}
