@@ -41,6 +41,8 @@ type Engine struct {
 	onSelect func(layer, head, n int, slots []int)
 	selSlots []int // onSelect scratch
 	metrics  *metricsState
+
+	fork forkState // what Snapshot needs (snapshot.go)
 }
 
 // NewEngine builds an Engine over store with method, for the shape in cfg.
@@ -118,6 +120,7 @@ func (e *Engine) Reset() {
 	if e.metrics != nil {
 		e.metrics.reset()
 	}
+	e.fork.prefilled, e.fork.decoded = 0, false
 }
 
 // Prefill runs causal attention for n prompt tokens at positions
@@ -133,9 +136,11 @@ func (e *Engine) Prefill(layer, pos0, n int, q, k, v, out []float32) {
 	for i := range n {
 		for g := range c.KVHeads {
 			e.addToken(layer, g, pos0+i, k[i*kvDim+g*hd:i*kvDim+(g+1)*hd], v[i*kvDim+g*hd:i*kvDim+(g+1)*hd])
+			e.keepKey(layer, g, pos0+i, k[i*kvDim+g*hd:i*kvDim+(g+1)*hd])
 		}
 	}
 	total := pos0 + n
+	e.fork.prefilled = total
 	for g := range c.KVHeads {
 		e.collectAll(layer, g, total)
 	}
@@ -156,7 +161,7 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 		panic(fmt.Sprintf("attention: position %d exceeds capacity %d", pos, c.MaxTokens))
 	}
 	sparse := layer >= c.DenseLayers
-	e.decoding = true
+	e.decoding, e.fork.decoded = true, true
 	for g := range c.KVHeads {
 		e.addToken(layer, g, pos, k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd])
 		if !sparse {

@@ -493,3 +493,113 @@ func f16ToF32Slice(dst []float32, src []uint16) {
 		dst[i] = f16ToF32(h)
 	}
 }
+
+// KVSnapshot is a copy of a KVStore's vectors and accounting, taken by
+// SnapshotTo and put back by Restore; see those for the contract. The zero
+// value is an empty snapshot; its buffers are reused by later SnapshotTo
+// calls. A snapshot is only read by Restore, so several stores may restore
+// from one snapshot, even concurrently.
+type KVSnapshot struct {
+	spec   Spec
+	shape  KVShape
+	layout Layout
+
+	k, v   [][]uint16 // [layer*KVHeads+kvHead] FP16 bits of slots 0..ctxLen-1
+	ctxLen []int      // [layer*KVHeads+kvHead]
+
+	acc, total StepReport
+	step       int
+	layerChan  []int64     // [layer*channels+ch]
+	steps      []TraceStep // recorded trace, deep copy
+	cur        TraceStep   // trace of the open step, deep copy
+}
+
+// Bytes is the host memory the snapshot's vectors take.
+func (s *KVSnapshot) Bytes() int64 {
+	var n int64
+	for i := range s.k {
+		n += 2 * int64(len(s.k[i])+len(s.v[i]))
+	}
+	return n
+}
+
+// SnapshotTo copies into dst everything Restore needs to make another store
+// of the same spec, shape and layout indistinguishable from this one: the
+// written vectors (FP16 bits, by slot), each head's written length, the
+// accounting (the open step, the totals, the step count, the per-channel
+// cycles of the open step) and the recorded trace. The memoised pattern
+// costs and the recording switch are not part of it. dst's buffers are
+// reused when large enough.
+func (s *KVStore) SnapshotTo(dst *KVSnapshot) {
+	dst.spec, dst.shape, dst.layout = s.spec, s.shape, s.layout
+	n, d := len(s.k), s.shape.HeadDim
+	if len(dst.k) != n {
+		dst.k, dst.v = make([][]uint16, n), make([][]uint16, n)
+	}
+	dst.ctxLen = append(dst.ctxLen[:0], s.ctxLen...)
+	for i := range n {
+		used := s.ctxLen[i] * d
+		dst.k[i] = append(dst.k[i][:0], s.k[i][:used]...)
+		dst.v[i] = append(dst.v[i][:0], s.v[i][:used]...)
+	}
+	dst.acc, dst.total, dst.step = s.acc, s.total, s.step
+	dst.layerChan = append(dst.layerChan[:0], s.layerChan...)
+	dst.steps = copyTraceSteps(dst.steps[:0], s.trace.Steps)
+	dst.cur = TraceStep{Step: s.cur.Step, Reads: copyTraceReads(dst.cur.Reads[:0], s.cur.Reads)}
+}
+
+// Restore makes s hold exactly what src recorded (vectors, written lengths,
+// accounting and, when s is recording, the trace), as if s had been through
+// the same writes and reads; nothing s held or charged before survives. s
+// must have been built with the same spec, shape and layout, else Restore
+// returns an error and s is unchanged. Restoring into a store that already
+// held as many tokens does not allocate, except to copy a recorded trace.
+func (s *KVStore) Restore(src *KVSnapshot) error {
+	switch {
+	case src.spec != s.spec:
+		return fmt.Errorf("pim: restore: snapshot of part %q into a store in part %q (or the same name with other parameters)", src.spec.Name, s.spec.Name)
+	case src.shape != s.shape:
+		return fmt.Errorf("pim: restore: snapshot of shape %+v into a store of shape %+v", src.shape, s.shape)
+	case src.layout != s.layout:
+		return fmt.Errorf("pim: restore: snapshot with layout %v into a store with layout %v", src.layout, s.layout)
+	case len(src.k) != len(s.k):
+		return fmt.Errorf("pim: restore: snapshot is empty or corrupt (%d heads, store has %d)", len(src.k), len(s.k))
+	}
+	d := s.shape.HeadDim
+	for i := range s.k {
+		if n := src.ctxLen[i]; n > 0 {
+			s.grow(i, n-1)
+		}
+		used, old := src.ctxLen[i]*d, s.ctxLen[i]*d
+		copy(s.k[i][:used], src.k[i])
+		copy(s.v[i][:used], src.v[i])
+		if old > used { // what this store wrote past the snapshot: zero, as never written
+			clear(s.k[i][used:old])
+			clear(s.v[i][used:old])
+		}
+		s.ctxLen[i] = src.ctxLen[i]
+	}
+	s.acc, s.total, s.step = src.acc, src.total, src.step
+	copy(s.layerChan, src.layerChan)
+	s.trace.Steps, s.cur = s.trace.Steps[:0], TraceStep{Reads: s.cur.Reads[:0]}
+	if s.recording {
+		s.trace.Steps = copyTraceSteps(s.trace.Steps, src.steps)
+		s.cur = TraceStep{Step: src.cur.Step, Reads: copyTraceReads(s.cur.Reads, src.cur.Reads)}
+	}
+	return nil
+}
+
+func copyTraceSteps(dst, src []TraceStep) []TraceStep {
+	for _, st := range src {
+		dst = append(dst, TraceStep{Step: st.Step, Reads: copyTraceReads(nil, st.Reads)})
+	}
+	return dst
+}
+
+func copyTraceReads(dst, src []TraceRead) []TraceRead {
+	for _, r := range src {
+		r.Rows = slices.Clone(r.Rows)
+		dst = append(dst, r)
+	}
+	return dst
+}
