@@ -72,17 +72,17 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 					cfg.Method = "sparse"
 				}
 			}
-			res, err := system.Run(cfg)
+			res, err := system.Run(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			switch {
 			case *asCSV && *steps:
-				return res.WriteStepsCSV(e.stdout)
+				return res.WriteStepsCSV(ctx, e.stdout)
 			case *asCSV:
 				return res.WriteCSV(e.stdout)
 			case *asJSON:
-				return res.WriteJSON(e.stdout, *steps)
+				return res.WriteJSON(ctx, e.stdout, *steps)
 			}
 			return printHW(e.stdout, res)
 		}

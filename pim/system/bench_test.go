@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"testing"
 )
 
@@ -13,7 +14,7 @@ func BenchmarkRunMistralFull32K(b *testing.B) {
 	cfg := Config{Model: model, Lin: 2048, Lout: 32000, Batch: 16, AttAccCompat: true}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Run(cfg); err != nil {
+		if _, err := Run(context.Background(), cfg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -33,7 +34,7 @@ func BenchmarkDecodeStep32K(b *testing.B) {
 			cfg := Config{Model: model, Lin: 32767, Lout: 2, Batch: 16, AttAccCompat: compat}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Run(cfg); err != nil {
+				if _, err := Run(context.Background(), cfg); err != nil {
 					b.Fatal(err)
 				}
 			}

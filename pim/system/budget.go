@@ -41,8 +41,8 @@ func ReadBudgetTable(r io.Reader, name string) ([]int, error) {
 			}
 			return nil, fmt.Errorf("system: budget table %s: line %d: field 1: %q is not an integer: %w", name, line, truncate(text, 40), err)
 		}
-		if v <= 0 {
-			return nil, fmt.Errorf("system: budget table %s: line %d: field 1: budget must be a positive number of tokens, got %d", name, line, v)
+		if v <= 0 || v > maxBudget {
+			return nil, fmt.Errorf("system: budget table %s: line %d: field 1: budget must be 1..%d tokens, got %d", name, line, maxBudget, v)
 		}
 		out = append(out, v)
 	}

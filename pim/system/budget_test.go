@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -26,8 +27,9 @@ func TestReadBudgetTable(t *testing.T) {
 		{"float", "1e3\n", nil, "line 1: field 1: \"1e3\" is not an integer"},
 		{"two fields", "12 13\n", nil, "line 1: field 1"},
 		{"csv second column", "12,13\n", nil, "line 1: field 1"},
-		{"zero", "1\n0\n", nil, "line 2: field 1: budget must be a positive number of tokens, got 0"},
-		{"negative", "-16\n", nil, "line 1: field 1: budget must be a positive number of tokens, got -16"},
+		{"zero", "1\n0\n", nil, "line 2: field 1: budget must be 1..8388608 tokens, got 0"},
+		{"past any context", "16\n9223372036854775807\n", nil, "line 2: field 1: budget must be 1..8388608 tokens, got 9223372036854775807"},
+		{"negative", "-16\n", nil, "line 1: field 1: budget must be 1..8388608 tokens, got -16"},
 		{"overflow", "99999999999999999999999\n", nil, "value out of range"},
 		{"long line", strings.Repeat("1", maxBudgetLine+10), nil, "longer than"},
 	}
@@ -102,16 +104,19 @@ func TestArtifactTablesRunAtLout32000(t *testing.T) {
 		for _, lout := range []int{32000, 32500} {
 			for _, compat := range []bool{true, false} {
 				t.Run(fmt.Sprintf("%s/lout%d/compat=%v", tab.file, lout, compat), func(t *testing.T) {
-					cfg := Config{Model: model, Lin: 2048, Lout: lout, Batch: 16, BudgetTable: b,
+					cfg := Config{Model: model, Lin: 2048, Lout: lout, Batch: 16, BudgetTable: b, PadTable: true,
 						Method: MethodFromTableName(tab.file), AttAccCompat: compat}
-					res, err := Run(cfg)
+					res, err := Run(context.Background(), cfg)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if len(res.Steps) != lout-1 {
-						t.Fatalf("%d steps, want %d", len(res.Steps), lout-1)
+					if want := max(0, lout-1-len(b)); res.PaddedSteps != want {
+						t.Errorf("%d padded steps, want %d", res.PaddedSteps, want)
 					}
-					last := res.Steps[len(res.Steps)-1]
+					if len(stepsOf(t, res)) != lout-1 {
+						t.Fatalf("%d steps, want %d", len(stepsOf(t, res)), lout-1)
+					}
+					last := stepsOf(t, res)[len(stepsOf(t, res))-1]
 					wantBudget := b[min(lout-2, len(b)-1)]
 					if last.Budget != wantBudget {
 						t.Errorf("last step budget %d, want %d", last.Budget, wantBudget)
@@ -145,8 +150,8 @@ func FuzzBudgetTable(f *testing.F) {
 		}
 		var b strings.Builder
 		for _, v := range got {
-			if v <= 0 {
-				t.Fatalf("accepted non-positive budget %d", v)
+			if v <= 0 || v > maxBudget {
+				t.Fatalf("accepted budget %d outside 1..maxBudget", v)
 			}
 			fmt.Fprintf(&b, "%d\n", v)
 		}

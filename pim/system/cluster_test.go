@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"math"
 	"testing"
 )
@@ -38,7 +39,7 @@ func TestAttAccClusterStep(t *testing.T) {
 		measuredCycles int64
 	}{{2048, 44071}, {32000, 670391}} {
 		run := func(method string) Result {
-			res, err := Run(Config{Model: model, Lin: 2048, Lout: tc.lout, Batch: 16, AttAccCompat: true, BudgetTable: tab, Method: method})
+			res, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: tc.lout, Batch: 16, AttAccCompat: true, BudgetTable: tab, Method: method})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,15 +47,15 @@ func TestAttAccClusterStep(t *testing.T) {
 		}
 		starc, sparse := run(MethodSTARC), run(MethodSparse)
 		n := 0
-		for i, s := range starc.Steps {
+		for i, s := range stepsOf(t, starc) {
 			if s.Clustering {
 				n++
-				if i != len(starc.Steps)-1 {
+				if i != len(stepsOf(t, starc))-1 {
 					t.Errorf("lout %d: clustering charged at step %d, want only the last", tc.lout, s.Step)
 				}
 			}
 		}
-		last := starc.Steps[len(starc.Steps)-1]
+		last := stepsOf(t, starc)[len(stepsOf(t, starc))-1]
 		if n != 1 || last.L != 2048+tc.lout-1 {
 			t.Fatalf("lout %d: %d clustering steps, last L %d", tc.lout, n, last.L)
 		}
@@ -77,12 +78,12 @@ func TestAttAccClusterStep(t *testing.T) {
 func TestPerStepClustering(t *testing.T) {
 	model, _ := ModelByName("mistral-7b")
 	tab := []int{1024}
-	res, err := Run(Config{Model: model, Lin: 2048, Lout: 200, Batch: 16, BudgetTable: tab, Method: MethodSTARC})
+	res, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 200, Batch: 16, BudgetTable: tab, PadTable: true, Method: MethodSTARC})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var steps []int
-	for _, s := range res.Steps {
+	for _, s := range stepsOf(t, res) {
 		if s.Clustering {
 			steps = append(steps, s.Step)
 		}
@@ -95,10 +96,10 @@ func TestPerStepClustering(t *testing.T) {
 	tail, vt := windowClusterCost(1, 128, DefaultClusterParams())
 	d := DGXAttAcc(true).PIM
 	wantExtra := 32*d.clusterCycles(full, v) + d.clusterCycles(tail, vt)
-	if got := res.Steps[0].Cycles - res.Steps[1].Cycles; got != wantExtra {
+	if got := stepsOf(t, res)[0].Cycles - stepsOf(t, res)[1].Cycles; got != wantExtra {
 		t.Errorf("step 1 clustering adds %d cycles, want %d", got, wantExtra)
 	}
-	if got := res.Steps[64].Cycles - res.Steps[63].Cycles; got != d.clusterCycles(full, v) {
+	if got := stepsOf(t, res)[64].Cycles - stepsOf(t, res)[63].Cycles; got != d.clusterCycles(full, v) {
 		t.Errorf("step 65 clustering adds %d cycles, want %d", got, d.clusterCycles(full, v))
 	}
 }

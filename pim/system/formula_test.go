@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"math"
 	"testing"
 )
@@ -134,11 +135,11 @@ func TestFFParallelScaleAndBandwidthRatio(t *testing.T) {
 // averaged columns match AttAcc's output to 3e-10 (TestSystemParityAttAcc).
 func TestDecodeStepAtL2049(t *testing.T) {
 	model, _ := ModelByName("mistral-7b")
-	res, err := Run(Config{Model: model, Lin: 2048, Lout: 2, Batch: 16, AttAccCompat: true})
+	res, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 2, Batch: 16, AttAccCompat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := res.Steps[0]
+	s := stepsOf(t, res)[0]
 	if s.L != 2049 || s.R != 129 || s.Cycles != 3930 {
 		t.Fatalf("step 1: L=%d R=%d cycles=%d, want 2049, 129, 3930", s.L, s.R, s.Cycles)
 	}
@@ -177,13 +178,13 @@ func TestDecodeStepAtL2049(t *testing.T) {
 // (R = 301), attacc.md §3.6. In the attn > fc branch qkv is scaled by 1/4.
 func TestPipelineBranchSwitch(t *testing.T) {
 	model, _ := ModelByName("mistral-7b")
-	res, err := Run(Config{Model: model, Lin: 4808, Lout: 4, Batch: 16, AttAccCompat: true})
+	res, err := Run(context.Background(), Config{Model: model, Lin: 4808, Lout: 4, Batch: 16, AttAccCompat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := DGXAttAcc(true)
 	qkvScaled := h.gpuFC(16, 1536, 4096, 2).time / 4 * 32 * 1000
-	for _, s := range res.Steps {
+	for _, s := range stepsOf(t, res) {
 		scaled := math.Abs(s.QKV-qkvScaled) < 1e-12
 		if want := s.L >= 4811; scaled != want {
 			t.Errorf("L=%d (R=%d): qkv %g ms, scaled by r: %v, want %v", s.L, s.R, s.QKV, scaled, want)

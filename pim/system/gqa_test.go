@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"math"
 	"testing"
 )
@@ -34,7 +35,7 @@ func TestHardwareModeGQA(t *testing.T) {
 
 	// One step at L = 2049 (R = 129): K/V cells read once per KV head instance
 	// (16 per AttAcc), the query-side data path once per query head (×4).
-	res, err := Run(Config{Model: model, Lin: 2048, Lout: 2, Batch: 16})
+	res, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 2, Batch: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,20 +46,20 @@ func TestHardwareModeGQA(t *testing.T) {
 	pimPJ := 8 * (cell + si*0.3*8 + dp*(0.5+1.23+1.01)*8)
 	sfmPJ := 2 * 2049 * 64 * 2 * 0.0034 * 8
 	want := (pimPJ + sfmPJ) * 32 / 1000
-	if got := res.Steps[0].AttnMemEnergy; math.Abs(got-want) > 1e-9*want {
+	if got := stepsOf(t, res)[0].AttnMemEnergy; math.Abs(got-want) > 1e-9*want {
 		t.Errorf("attention DRAM energy %g nJ, want %g", got, want)
 	}
 	// Hardware mode reads a quarter of the K/V cells AttAcc charges (64 vs 16 heads, minus
 	// AttAcc's 65th head from rounding 13 per stack × 5).
-	cres, err := Run(Config{Model: model, Lin: 2048, Lout: 2, Batch: 16, AttAccCompat: true})
+	cres, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 2, Batch: 16, AttAccCompat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Steps[0].Matmul != cres.Steps[0].Matmul {
-		t.Errorf("attention time %g vs compat %g: one head per channel either way", res.Steps[0].Matmul, cres.Steps[0].Matmul)
+	if stepsOf(t, res)[0].Matmul != stepsOf(t, cres)[0].Matmul {
+		t.Errorf("attention time %g vs compat %g: one head per channel either way", stepsOf(t, res)[0].Matmul, stepsOf(t, cres)[0].Matmul)
 	}
-	if !(res.Steps[0].AttnMemEnergy < 0.5*cres.Steps[0].AttnMemEnergy) {
-		t.Errorf("GQA attention energy %g not well below compat %g", res.Steps[0].AttnMemEnergy, cres.Steps[0].AttnMemEnergy)
+	if !(stepsOf(t, res)[0].AttnMemEnergy < 0.5*stepsOf(t, cres)[0].AttnMemEnergy) {
+		t.Errorf("GQA attention energy %g not well below compat %g", stepsOf(t, res)[0].AttnMemEnergy, stepsOf(t, cres)[0].AttnMemEnergy)
 	}
 }
 
@@ -66,16 +67,16 @@ func TestHardwareModeGQA(t *testing.T) {
 // cycles never fall as the context grows.
 func TestRowsGrowWithContext(t *testing.T) {
 	model, _ := ModelByName("llama-3.1-8b")
-	res, err := Run(Config{Model: model, Lin: 100, Lout: 400, Batch: 4})
+	res, err := Run(context.Background(), Config{Model: model, Lin: 100, Lout: 400, Batch: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, s := range res.Steps {
+	for i, s := range stepsOf(t, res) {
 		if s.R != (s.L+15)/16 || s.EffectiveL != s.L {
 			t.Fatalf("step %d: L %d R %d L_eff %d", s.Step, s.L, s.R, s.EffectiveL)
 		}
-		if i > 0 && s.Cycles < res.Steps[i-1].Cycles {
-			t.Errorf("step %d: cycles fell from %d to %d", s.Step, res.Steps[i-1].Cycles, s.Cycles)
+		if i > 0 && s.Cycles < stepsOf(t, res)[i-1].Cycles {
+			t.Errorf("step %d: cycles fell from %d to %d", s.Step, stepsOf(t, res)[i-1].Cycles, s.Cycles)
 		}
 	}
 	if res.DistinctR != (499+15)/16-(101+15)/16+1 {
@@ -87,15 +88,15 @@ func TestRowsGrowWithContext(t *testing.T) {
 // compat mode, more than its 16 channels: two rounds run one after another.
 func TestRoundsAboveSixteenHeadsPerStack(t *testing.T) {
 	model, _ := ModelByName("mistral-7b")
-	r16, err := Run(Config{Model: model, Lin: 2048, Lout: 2, Batch: 16, AttAccCompat: true})
+	r16, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 2, Batch: 16, AttAccCompat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r32, err := Run(Config{Model: model, Lin: 2048, Lout: 2, Batch: 32, AttAccCompat: true})
+	r32, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 2, Batch: 32, AttAccCompat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r32.HeadsPerStack != 26 || r32.Rounds != 2 || r32.Steps[0].Cycles != 2*r16.Steps[0].Cycles {
-		t.Errorf("batch 32: %d heads/stack, %d rounds, %d cycles (batch 16: %d)", r32.HeadsPerStack, r32.Rounds, r32.Steps[0].Cycles, r16.Steps[0].Cycles)
+	if r32.HeadsPerStack != 26 || r32.Rounds != 2 || stepsOf(t, r32)[0].Cycles != 2*stepsOf(t, r16)[0].Cycles {
+		t.Errorf("batch 32: %d heads/stack, %d rounds, %d cycles (batch 16: %d)", r32.HeadsPerStack, r32.Rounds, stepsOf(t, r32)[0].Cycles, stepsOf(t, r16)[0].Cycles)
 	}
 }

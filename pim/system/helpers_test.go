@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"encoding/csv"
 	"os"
 	"starc/internal/testenv"
@@ -82,4 +83,14 @@ func ramulatorCycles(t testing.TB) CyclesFunc {
 		}
 		return c, attaccCounts(R)
 	}
+}
+
+// stepsOf collects a result's per-step rows.
+func stepsOf(t testing.TB, res Result) []Step {
+	t.Helper()
+	var out []Step
+	if err := res.EachStep(context.Background(), func(s Step) error { out = append(out, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

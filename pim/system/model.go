@@ -107,8 +107,8 @@ func ModelFromHFConfig(path string) (Model, error) {
 		if v == nil {
 			return 0, fmt.Errorf("system: %s: field %q: missing", path, field)
 		}
-		if *v <= 0 {
-			return 0, fmt.Errorf("system: %s: field %q: must be positive, got %d", path, field, *v)
+		if limit := fieldLimits[field]; *v <= 0 || *v > limit {
+			return 0, fmt.Errorf("system: %s: field %q: must be in 1..%d, got %d", path, field, limit, *v)
 		}
 		return *v, nil
 	}
@@ -151,16 +151,37 @@ func ModelFromHFConfig(path string) (Model, error) {
 	return m, nil
 }
 
-// Validate checks the shape for internal consistency.
+// fieldLimits bounds each config.json field the system model reads. They are
+// 16× or more beyond any released decoder (Llama-3.1-405B: 126 layers,
+// hidden 16384, 128 heads, FFN 53248, vocabulary 128256) and keep every
+// product the model forms (layers × hidden × intermediate × batch, the KV
+// bytes of a context) inside int64 and exact in float64, so a run's memory and
+// time stay those of its decode steps.
+var fieldLimits = map[string]int{
+	"num_hidden_layers":   1 << 12,
+	"hidden_size":         1 << 18,
+	"num_attention_heads": 1 << 12,
+	"num_key_value_heads": 1 << 12,
+	"head_dim":            1 << 12,
+	"intermediate_size":   1 << 20,
+	"vocab_size":          1 << 24,
+}
+
+// Validate checks the shape for internal consistency and against the bounds
+// of fieldLimits.
 func (m Model) Validate() error {
 	for _, f := range []struct {
-		name string
-		v    int
-	}{{"layers", m.Layers}, {"hidden", m.Hidden}, {"heads", m.Heads}, {"kv_heads", m.KVHeads},
-		{"head_dim", m.HeadDim}, {"intermediate", m.Intermediate}} {
-		if f.v <= 0 {
-			return fmt.Errorf("model %q: %s must be positive, got %d", m.Name, f.name, f.v)
+		name, field string
+		v           int
+	}{{"layers", "num_hidden_layers", m.Layers}, {"hidden", "hidden_size", m.Hidden}, {"heads", "num_attention_heads", m.Heads},
+		{"kv_heads", "num_key_value_heads", m.KVHeads}, {"head_dim", "head_dim", m.HeadDim},
+		{"intermediate", "intermediate_size", m.Intermediate}} {
+		if f.v <= 0 || f.v > fieldLimits[f.field] {
+			return fmt.Errorf("model %q: %s (config.json %s) must be in 1..%d, got %d", m.Name, f.name, f.field, fieldLimits[f.field], f.v)
 		}
+	}
+	if m.Vocab < 0 || m.Vocab > fieldLimits["vocab_size"] {
+		return fmt.Errorf("model %q: vocab (config.json vocab_size) must be in 0..%d, got %d", m.Name, fieldLimits["vocab_size"], m.Vocab)
 	}
 	if m.Heads%m.KVHeads != 0 {
 		return fmt.Errorf("model %q: heads (%d) not a multiple of kv_heads (%d)", m.Name, m.Heads, m.KVHeads)

@@ -95,7 +95,11 @@ func TestModelFromHFConfig(t *testing.T) {
 	})
 	errs := []struct{ name, body, want string }{
 		{"missing field", `{"hidden_size":64,"num_attention_heads":4,"intermediate_size":8,"vocab_size":10}`, `field "num_hidden_layers": missing`},
-		{"zero field", `{"hidden_size":0,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"vocab_size":10}`, `field "hidden_size": must be positive`},
+		{"zero field", `{"hidden_size":0,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"vocab_size":10}`, `field "hidden_size": must be in 1..262144, got 0`},
+		{"layers past any model", `{"hidden_size":64,"num_hidden_layers":1099511627776,"num_attention_heads":4,"intermediate_size":8,"vocab_size":10}`, `field "num_hidden_layers": must be in 1..4096, got 1099511627776`},
+		{"intermediate past any model", `{"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":9223372036854775807,"vocab_size":10}`, `field "intermediate_size": must be in 1..1048576, got 9223372036854775807`},
+		{"hidden 2^62", `{"hidden_size":4611686018427387904,"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":8,"vocab_size":10}`, `field "hidden_size": must be in 1..262144`},
+		{"head dim past any model", `{"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"head_dim":1048576,"intermediate_size":8,"vocab_size":10}`, `field "head_dim": must be in 1..4096`},
 		{"wrong type", `{"hidden_size":"big"}`, "hidden_size"},
 		{"not json", `hidden_size: 4`, "invalid character"},
 		{"heads not a multiple of kv heads", `{"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":3,"intermediate_size":8,"vocab_size":10}`, "not a multiple"},

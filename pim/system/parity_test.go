@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"math"
 	"os"
 	"strconv"
@@ -56,7 +57,7 @@ func TestSystemParityAttAcc(t *testing.T) {
 					cfg.BudgetTable = tab
 					cfg.Method = MethodQuest
 				}
-				res, err := Run(cfg)
+				res, err := Run(context.Background(), cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,7 +133,7 @@ func TestAllColumnsAgainstRefmodel(t *testing.T) {
 				}
 				cfg.BudgetTable, cfg.Method = tab, MethodQuest
 			}
-			res, err := Run(cfg)
+			res, err := Run(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -135,7 +136,7 @@ type Step struct {
 	Columns
 }
 
-// Result is a run's averaged AttAcc columns and its per-step rows.
+// Result is a run's averaged AttAcc columns; EachStep gives its per-step rows.
 type Result struct {
 	Model         string  `json:"model"`
 	Method        string  `json:"method"`
@@ -148,9 +149,11 @@ type Result struct {
 	QueryGroup    int     `json:"query_group"`     // query heads sharing a channel's K/V (1 in compat mode)
 	CapacityBytes int64   `json:"capacity_bytes"`  // PIM capacity from the organisation
 	DistinctR     int     `json:"distinct_R"`      // attention simulations needed (memoised per R)
+	PaddedSteps   int     `json:"padded_steps"`    // steps past the budget table's end that reused its last value (Config.PadTable)
 	Columns               // averaged over the Lout-1 decode steps
 	Throughput    float64 `json:"throughput"` // tokens/s = bs / g_time
-	Steps         []Step  `json:"steps,omitempty"`
+
+	replay *replay // what EachStep recomputes the steps from
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -182,15 +185,15 @@ func (r Result) WriteCSV(w io.Writer) error {
 	return nil
 }
 
-// WriteStepsCSV writes one row per decode step.
-func (r Result) WriteStepsCSV(w io.Writer) error {
+// WriteStepsCSV writes one row per decode step, as EachStep computes them.
+func (r Result) WriteStepsCSV(ctx context.Context, w io.Writer) error {
 	cw := csv.NewWriter(w)
 	head := append([]string{"step", "L", "budget", "effective_L", "R", "cycles", "clustering"}, ColumnNames...)
 	if err := cw.Write(head); err != nil {
 		return fmt.Errorf("system: csv: %w", err)
 	}
 	row := make([]string, 0, len(head))
-	for _, s := range r.Steps {
+	err := r.EachStep(ctx, func(s Step) error {
 		row = append(row[:0], strconv.Itoa(s.Step), strconv.Itoa(s.L), strconv.Itoa(s.Budget),
 			strconv.Itoa(s.EffectiveL), strconv.Itoa(s.R), strconv.FormatInt(s.Cycles, 10), strconv.FormatBool(s.Clustering))
 		for _, v := range s.Columns.Values() {
@@ -199,6 +202,10 @@ func (r Result) WriteStepsCSV(w io.Writer) error {
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("system: csv: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -207,15 +214,41 @@ func (r Result) WriteStepsCSV(w io.Writer) error {
 	return nil
 }
 
-// WriteJSON writes the result as indented JSON; withSteps includes the
-// per-step rows (32 000 of them at the paper's Lout).
-func (r Result) WriteJSON(w io.Writer, withSteps bool) error {
-	if !withSteps {
-		r.Steps = nil
+// WriteJSON writes the result as indented JSON; withSteps adds a "steps"
+// array of the per-step rows (32 000 of them at the paper's Lout), written as
+// EachStep computes them.
+func (r Result) WriteJSON(ctx context.Context, w io.Writer, withSteps bool) error {
+	head, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("system: json: %w", err)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	if !withSteps {
+		_, err := fmt.Fprintf(w, "%s\n", head)
+		return wrapJSON(err)
+	}
+	// head ends with "\n}": reopen the object for the steps array.
+	if _, err := fmt.Fprintf(w, "%s,\n  \"steps\": [", head[:len(head)-2]); err != nil {
+		return wrapJSON(err)
+	}
+	sep := "\n    "
+	err = r.EachStep(ctx, func(s Step) error {
+		b, err := json.MarshalIndent(s, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s%s", sep, b)
+		sep = ",\n    "
+		return err
+	})
+	if err != nil {
+		return wrapJSON(err)
+	}
+	_, err = io.WriteString(w, "\n  ]\n}\n")
+	return wrapJSON(err)
+}
+
+func wrapJSON(err error) error {
+	if err != nil {
 		return fmt.Errorf("system: json: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package system
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 func smallResult(t *testing.T) Result {
 	t.Helper()
 	model, _ := ModelByName("mistral-7b")
-	res, err := Run(Config{Model: model, Lin: 2048, Lout: 5, Batch: 16, AttAccCompat: true})
+	res, err := Run(context.Background(), Config{Model: model, Lin: 2048, Lout: 5, Batch: 16, AttAccCompat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestWriteCSV(t *testing.T) {
 		t.Errorf("config columns %v", row[:7])
 	}
 	var steps bytes.Buffer
-	if err := res.WriteStepsCSV(&steps); err != nil {
+	if err := res.WriteStepsCSV(context.Background(), &steps); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(steps.String(), "\n"); n != 1+4 {
@@ -59,13 +60,16 @@ func TestWriteJSONRoundTrip(t *testing.T) {
 	res := smallResult(t)
 	for _, withSteps := range []bool{false, true} {
 		var buf bytes.Buffer
-		if err := res.WriteJSON(&buf, withSteps); err != nil {
+		if err := res.WriteJSON(context.Background(), &buf, withSteps); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(buf.String(), `"g_time (ms)"`) || !strings.Contains(buf.String(), `"g_attn_mem_energy"`) {
 			t.Errorf("JSON lacks AttAcc's column names:\n%s", buf.String()[:200])
 		}
-		var back Result
+		var back struct {
+			Result
+			Steps []Step `json:"steps"`
+		}
 		if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,8 +46,12 @@ type Config struct {
 	// Method is one of MethodNames; "" means full without a table, sparse with one.
 	Method string
 	// BudgetTable holds one KV budget (tokens) per decode step, step 1 first.
-	// Steps past its end reuse its last value (the artifact's behaviour).
+	// It must cover the Lout-1 steps unless PadTable is set.
 	BudgetTable []int
+	// PadTable lets a budget table shorter than the run reuse its last value
+	// for the remaining steps, as the STARC artifact's main.py pads its tables;
+	// Result.PaddedSteps counts them. Without it a short table is an error.
+	PadTable bool
 
 	// AttAccCompat reproduces AttAcc's modelling choices (doc.go).
 	AttAccCompat bool
@@ -60,8 +65,15 @@ type Config struct {
 	Cluster ClusterParams
 }
 
-// maxSteps bounds a run (Result keeps one row per step).
+// maxSteps bounds a run: 2^22 decode steps, past any context a released
+// model supports. Run's memory does not grow with the steps (it keeps one
+// memo entry per distinct row count); its time grows with the steps and the
+// refreshes of the distinct row counts' schedules.
 const maxSteps = 1 << 22
+
+// maxBudget bounds one budget-table entry: the longest context Run accepts
+// (maxSteps decode steps after a prompt of as many tokens).
+const maxBudget = 1 << 23
 
 // plan holds what a run derives once from its Config.
 type plan struct {
@@ -101,8 +113,8 @@ func (cfg Config) validate() (plan, error) {
 	if err := m.Validate(); err != nil {
 		return p, fmt.Errorf("system: %w", err)
 	}
-	if cfg.Lin < 0 {
-		return p, fmt.Errorf("system: Lin must be >= 0, got %d", cfg.Lin)
+	if cfg.Lin < 0 || cfg.Lin > maxSteps {
+		return p, fmt.Errorf("system: Lin must be in 0..%d, got %d", maxSteps, cfg.Lin)
 	}
 	if cfg.Lout < 2 {
 		return p, fmt.Errorf("system: Lout must be >= 2 (decode steps are 1..Lout-1), got %d", cfg.Lout)
@@ -110,8 +122,8 @@ func (cfg Config) validate() (plan, error) {
 	if cfg.Lout-1 > maxSteps {
 		return p, fmt.Errorf("system: Lout %d: more than %d decode steps", cfg.Lout, maxSteps)
 	}
-	if cfg.Batch < 1 {
-		return p, fmt.Errorf("system: batch must be >= 1, got %d", cfg.Batch)
+	if cfg.Batch < 1 || cfg.Batch > maxBatch {
+		return p, fmt.Errorf("system: batch must be in 1..%d, got %d", maxBatch, cfg.Batch)
 	}
 	switch strings.ToLower(cfg.Method) {
 	case "":
@@ -132,9 +144,13 @@ func (cfg Config) validate() (plan, error) {
 			return p, fmt.Errorf("system: method %s needs a budget table", p.method)
 		}
 		for i, b := range cfg.BudgetTable {
-			if b <= 0 {
-				return p, fmt.Errorf("system: budget table: step %d: budget must be positive, got %d", i+1, b)
+			if b <= 0 || b > maxBudget {
+				return p, fmt.Errorf("system: budget table: step %d: budget must be in 1..%d tokens, got %d", i+1, maxBudget, b)
 			}
+		}
+		if steps := cfg.Lout - 1; len(cfg.BudgetTable) < steps && !cfg.PadTable {
+			return p, fmt.Errorf("system: budget table has %d budgets for %d decode steps (Lout %d): lower Lout to %d, extend the table, or pad it with its last value (Config.PadTable, as the STARC artifact does)",
+				len(cfg.BudgetTable), steps, cfg.Lout, len(cfg.BudgetTable)+1)
 		}
 	}
 	p.cycles = cfg.Cycles
@@ -170,7 +186,7 @@ func (cfg Config) validate() (plan, error) {
 	}
 	if p.cycles == nil {
 		if p.headDim != pim.AttAccHeadDim {
-			return p, fmt.Errorf("system: model %q: head dim %d: the pim closed form models AttAcc's layout for head dim %d only (set Config.Cycles)",
+			return p, fmt.Errorf("system: model %q: head dim %d: the PIM attention model covers AttAcc's layout, head dim %d, only",
 				m.Name, p.headDim, pim.AttAccHeadDim)
 		}
 		spec := pim.HBM3PIM(p.hw.PowerLimit)
@@ -254,43 +270,104 @@ type stepInput struct {
 	cluster            Counts // per channel
 }
 
-// Run simulates decode steps 1..Lout-1 and averages them as AttAcc does.
-func Run(cfg Config) (Result, error) {
+// maxBatch bounds Config.Batch (AttAcc's largest batch is 256).
+const maxBatch = 1 << 16
+
+// ctxCheckEvery is how many decode steps Run and EachStep go between two
+// looks at their context.
+const ctxCheckEvery = 1 << 10
+
+// Run simulates decode steps 1..Lout-1 and averages them as AttAcc does. It
+// keeps no per-step rows (Result.EachStep recomputes them) and stops with
+// ctx's error when ctx is done.
+func Run(ctx context.Context, cfg Config) (Result, error) {
 	p, err := cfg.validate()
 	if err != nil {
 		return Result{}, err
 	}
-	memo := map[int]attention{}
+	rp := &replay{plan: p, memo: map[int]attention{}}
 	res := Result{
 		Model: p.cfg.Model.Name, Method: p.method, Lin: cfg.Lin, Lout: cfg.Lout, Batch: cfg.Batch,
 		AttAccCompat: cfg.AttAccCompat, HeadsPerStack: p.perStack, Rounds: int(p.rounds), QueryGroup: int(p.group),
 		CapacityBytes: p.hw.CapacityBytes(),
-		Steps:         make([]Step, 0, cfg.Lout-1),
+		replay:        rp,
+	}
+	if p.method != MethodFull {
+		res.PaddedSteps = max(0, cfg.Lout-1-len(cfg.BudgetTable))
 	}
 	var sum stepColumns
 	for s := 1; s < cfg.Lout; s++ {
-		in := p.stepInput(s)
-		a, ok := memo[in.R]
-		if !ok {
-			a.cycles, a.counts = p.cycles(in.R)
-			if a.cycles <= 0 {
-				return Result{}, fmt.Errorf("system: attention model gave %d cycles at R=%d", a.cycles, in.R)
+		if s%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return Result{}, fmt.Errorf("system: stopped at decode step %d of %d: %w", s, cfg.Lout-1, err)
 			}
-			memo[in.R] = a
+		}
+		in := p.stepInput(s)
+		a, err := rp.attention(in.R)
+		if err != nil {
+			return Result{}, err
 		}
 		c := p.step(in, a)
 		sum.add(&c)
-		cyc := p.rounds * (a.cycles + in.clusterCycles)
-		res.Steps = append(res.Steps, Step{
-			Step: s, L: in.L, Budget: in.budget, EffectiveL: in.effL, R: in.R,
-			Cycles: cyc, Clustering: in.clusterCycles > 0,
-			Columns: c.scaled(float64(p.cfg.Model.Layers), 1),
-		})
 	}
-	res.DistinctR = len(memo)
+	res.DistinctR = len(rp.memo)
 	res.Columns = sum.scaled(float64(p.cfg.Model.Layers), float64(cfg.Lout-1))
 	res.Throughput = float64(cfg.Batch) / (res.Columns.Time / 1000)
 	return res, nil
+}
+
+// replay is what Result.EachStep needs to recompute the steps of a run: its
+// plan and the attention of every row count it met.
+type replay struct {
+	plan plan
+	memo map[int]attention
+}
+
+// attention returns one channel's attention at R rows, simulated once per R.
+func (rp *replay) attention(R int) (attention, error) {
+	if a, ok := rp.memo[R]; ok {
+		return a, nil
+	}
+	var a attention
+	a.cycles, a.counts = rp.plan.cycles(R)
+	if a.cycles <= 0 {
+		return a, fmt.Errorf("system: attention model gave %d cycles at R=%d", a.cycles, R)
+	}
+	rp.memo[R] = a
+	return a, nil
+}
+
+// EachStep calls fn with each decode step of the run, in order, recomputed
+// from the run's plan (so a run of millions of steps never holds them all).
+// It stops at fn's first error, or with ctx's error when ctx is done.
+func (r Result) EachStep(ctx context.Context, fn func(Step) error) error {
+	rp := r.replay
+	if rp == nil {
+		return errors.New("system: EachStep: the result does not come from Run")
+	}
+	p := &rp.plan
+	for s := 1; s < r.Lout; s++ {
+		if s%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("system: stopped at decode step %d of %d: %w", s, r.Lout-1, err)
+			}
+		}
+		in := p.stepInput(s)
+		a, err := rp.attention(in.R)
+		if err != nil {
+			return err
+		}
+		c := p.step(in, a)
+		err = fn(Step{
+			Step: s, L: in.L, Budget: in.budget, EffectiveL: in.effL, R: in.R,
+			Cycles: p.rounds * (a.cycles + in.clusterCycles), Clustering: in.clusterCycles > 0,
+			Columns: c.scaled(float64(p.cfg.Model.Layers), 1),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stepInput resolves step s: its context, budget, effective context and any
