@@ -16,6 +16,9 @@ type State struct {
 	pos  int // tokens consumed so far
 	max  int // capacity in tokens
 
+	store    attention.Store // where the engine keeps K/V
+	forkable bool            // StateOptions.Forkable
+
 	// Decode buffers, one token.
 	x      []float32 // [Dim] residual stream
 	xb     []float32 // [Dim] normed input / projection output
@@ -47,6 +50,11 @@ type StateOptions struct {
 	Method       attention.Method // nil = full attention
 	Store        attention.Store  // nil = attention.Dense
 	DenseLayers  int              // layers attending densely whatever the method
+
+	// Forkable keeps what Snapshot needs beyond the KV cache: with a PIM
+	// store, a float32 copy of the keys the prefill appends (4 bytes per
+	// key element of the capacity). A Dense store needs nothing.
+	Forkable bool
 }
 
 // AttentionConfig is the attention shape of m for a capacity of maxTokens.
@@ -91,10 +99,13 @@ func NewState(m *Model, opt StateOptions) (*State, error) {
 		pool.Close()
 		return nil, err
 	}
+	if opt.Forkable {
+		eng.KeepPrefillKeys()
+	}
 	b := opt.PrefillBlock
 	f := func(n int) []float32 { return make([]float32, n) }
 	return &State{
-		Attn: eng, pool: pool, max: opt.MaxTokens,
+		Attn: eng, pool: pool, max: opt.MaxTokens, store: opt.Store, forkable: opt.Forkable,
 		x: f(c.Dim), xb: f(c.Dim), q: f(c.QDim()), k: f(c.KVDim()), v: f(c.KVDim()), att: f(c.QDim()),
 		hb: f(c.FFN), hb2: f(c.FFN), logits: f(c.Vocab),
 		block: b, bx: f(b * c.Dim), bxb: f(b * c.Dim), bq: f(b * c.QDim()), bk: f(b * c.KVDim()),
@@ -104,6 +115,10 @@ func NewState(m *Model, opt StateOptions) (*State, error) {
 
 // Pos is the number of tokens consumed so far (the next token's position).
 func (st *State) Pos() int { return st.pos }
+
+// Store is where the state's attention keeps K/V (an *attention.PIM
+// holds the device's reports).
+func (st *State) Store() attention.Store { return st.store }
 
 // Capacity is the most tokens the state can hold.
 func (st *State) Capacity() int { return st.max }
