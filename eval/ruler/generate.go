@@ -279,6 +279,7 @@ func (p *plan) finish(i, n int, d draft, promptTokens int) (Generated, error) {
 		Needles:      d.needles,
 		Answers:      d.answers,
 	}
+	g.TokenPositionAnswer = -1 // absent: only niah.py writes it
 	if p.task.Generator == genNIAH {
 		// niah.py: tokens before the first occurrence of the first answer.
 		if at := strings.Index(input, d.outputs[0]); at >= 0 {
