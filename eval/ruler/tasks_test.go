@@ -81,7 +81,9 @@ func haystacks(gs []Generated) []int {
 func checkSearch(t *testing.T, p *plan) {
 	t.Helper()
 	if p.task.Generator == genFWE {
-		at := func(n int) int { return p.tok.Count(p.fwe.text(p.searchStream("shuffle"), p.fwe.drawVocab(p.searchStream("search")), n).text) }
+		at := func(n int) int {
+			return p.tok.Count(p.fwe.text(p.searchStream("shuffle"), p.fwe.drawVocab(p.searchStream("search")), n).text)
+		}
 		if c := at(p.found); c >= p.fweMax {
 			t.Errorf("fwe search: %d words give %d tokens, not below %d", p.found, c, p.fweMax)
 		}
