@@ -149,10 +149,11 @@ func sameOutputs(t *testing.T, what string, got, want [][]float32) {
 
 // A cell forked from a full-attention prefill decodes exactly as the same
 // method would after prefilling the prompt itself: the same attention
-// outputs bit for bit at every step, and with the KV cache in the device
-// the same hardware report for the prefill's step, every decode step and
-// in total. Restoring the same cell again after it decoded gives the same
-// run again (nothing of the first run survives).
+// outputs bit for bit at every step, the same quality sums, and with the
+// KV cache in the device the same hardware report (the prefill's step,
+// every decode step, the total) and recorded trace. Restoring the same
+// cell again after it decoded gives the same run again (nothing of the
+// first run survives).
 func TestRestoreEqualsPrefill(t *testing.T) {
 	d := newForkData(forkShape, 1)
 	for _, kind := range []string{"dense", "pim"} {
@@ -164,18 +165,23 @@ func TestRestoreEqualsPrefill(t *testing.T) {
 			for _, budget := range []int{8, 32} {
 				t.Run(fmt.Sprintf("%s/%s/budget%d", kind, method, budget), func(t *testing.T) {
 					ref := newForkEngine(t, kind, method, budget, 1)
+					ref.EnableQuality()
 					d.prefill(ref)
 					want, wantHW := d.run(ref)
 					if method != "full" && slices.EqualFunc(want, fullOuts, slices.Equal) {
 						t.Fatalf("budget %d does not change any output: the test cannot tell a wrong fork", budget)
 					}
 					cell := newForkEngine(t, kind, method, budget, 1)
+					cell.EnableQuality()
 					for try := range 2 {
 						if err := cell.Restore(snap); err != nil {
 							t.Fatal(err)
 						}
 						got, gotHW := d.run(cell)
 						sameOutputs(t, fmt.Sprintf("restore %d", try+1), got, want)
+						if cell.Quality() != ref.Quality() {
+							t.Fatalf("restore %d: quality sums %+v, re-prefilled %+v", try+1, cell.Quality(), ref.Quality())
+						}
 						if kind == "pim" && !reflect.DeepEqual(cell.store.(*PIM).Device().Trace().Steps, ref.store.(*PIM).Device().Trace().Steps) {
 							t.Fatalf("restore %d: the device's recorded trace differs from the re-prefilled one", try+1)
 						}
