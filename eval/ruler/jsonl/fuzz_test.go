@@ -57,8 +57,8 @@ func FuzzResume(f *testing.F) {
 	f.Add([]byte("{\"index\":0,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}\n{\"index\":1,\"pred\""))
 	f.Add([]byte("{\"index\":0,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}"))
 	f.Add([]byte("\n\n"))
+	path := filepath.Join(f.TempDir(), "p.jsonl") // fuzz calls in one process run one at a time
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "p.jsonl")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
