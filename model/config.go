@@ -128,8 +128,8 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	if c.MaxPositions <= 0 {
 		c.MaxPositions = 2048
 	}
-	if c.RMSEps <= 0 {
-		return bad("rms_norm_eps", "must be positive, got %g", h.RMSNormEps)
+	if !(c.RMSEps > 0) || math.IsInf(float64(c.RMSEps), 0) {
+		return bad("rms_norm_eps", "must be positive and finite in float32 (at most %g), got %g", math.MaxFloat32, h.RMSNormEps)
 	}
 	if c.RopeTheta == 0 {
 		c.RopeTheta = 10000

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"starc/model/kernels"
 	"starc/weights"
@@ -12,7 +14,8 @@ import (
 
 // Model is an immutable decoder: typed weights plus the RoPE tables. The
 // matrices are views of the checkpoint's mmap in their stored dtype, so the
-// Checkpoint must stay open while the Model is in use.
+// Checkpoint must stay open while the Model is in use. Several States, on
+// several goroutines, may share one Model.
 type Model struct {
 	Config Config
 	Embed  kernels.Matrix // [Vocab][Dim]
@@ -20,7 +23,24 @@ type Model struct {
 	Norm   []float32      // [Dim] final RMSNorm weight
 	LMHead kernels.Matrix // [Vocab][Dim]; the Embed matrix when tied
 
-	ropeCos, ropeSin []float32 // [MaxContext][HeadDim/2]
+	rope *ropeTables
+}
+
+// ropeTables holds cos/sin of pos·θ_i for the positions the model's States
+// can reach: sized by the largest State capacity seen, not by
+// max_position_embeddings (a config may claim millions of positions while a
+// run needs a few). The table only grows; a grown table is a new value, so a
+// Forward holding the old one is never disturbed.
+type ropeTables struct {
+	freq []float64 // [HeadDim/2] inverse frequencies after rope_scaling
+	mu   sync.Mutex
+	cur  atomic.Pointer[ropeTable]
+}
+
+// ropeTable is cos/sin for positions 0..n-1.
+type ropeTable struct {
+	n        int
+	cos, sin []float32 // [n][HeadDim/2]
 }
 
 // Layer is one decoder block.
@@ -74,32 +94,80 @@ func LoadWithConfig(ckpt *weights.Checkpoint, c Config) (*Model, error) {
 	if l.err != nil {
 		return nil, fmt.Errorf("model: %s: %w", ckpt.Dir(), l.err)
 	}
-	m.buildRoPE()
+	if err := checkExtraLayers(ckpt.Names(), c.Layers); err != nil {
+		return nil, fmt.Errorf("model: %s: %w", ckpt.Dir(), err)
+	}
+	m.rope = &ropeTables{freq: c.ropeFrequencies()}
+	m.rope.cur.Store(&ropeTable{})
 	return m, nil
 }
 
-// buildRoPE tabulates cos/sin of pos·θ_i for every position the model may see.
-func (m *Model) buildRoPE() {
-	c := m.Config
-	freq := c.ropeFrequencies()
-	half, n := c.HeadDim/2, c.MaxContext()
-	m.ropeCos, m.ropeSin = make([]float32, n*half), make([]float32, n*half)
-	for p := range n {
-		for i, f := range freq {
+// ropeFor returns RoPE tables covering positions 0..n-1, growing the
+// model's tables (at least doubling, at most to MaxContext) when they are
+// shorter. Forward and Prefill call it with their State's capacity, so the
+// tables follow the runs, and steady-state calls only load a pointer.
+func (m *Model) ropeFor(n int) *ropeTable {
+	if t := m.rope.cur.Load(); t.n >= n {
+		return t
+	}
+	r := m.rope
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.cur.Load()
+	if old.n >= n {
+		return old
+	}
+	half := m.Config.HeadDim / 2
+	size := min(max(n, 2*old.n), m.Config.MaxContext())
+	t := &ropeTable{n: size, cos: make([]float32, size*half), sin: make([]float32, size*half)}
+	copy(t.cos, old.cos)
+	copy(t.sin, old.sin)
+	for p := old.n; p < size; p++ {
+		for i, f := range r.freq {
 			s, co := math.Sincos(float64(p) * f)
-			m.ropeCos[p*half+i], m.ropeSin[p*half+i] = float32(co), float32(s)
+			t.cos[p*half+i], t.sin[p*half+i] = float32(co), float32(s)
 		}
 	}
+	r.cur.Store(t)
+	return t
 }
 
-// rope rotates the heads of x ([heads*HeadDim]) for position pos, pairing
-// element i with i+HeadDim/2 (the HF layout).
-func (m *Model) rope(x []float32, heads, pos int) {
+// ropeRows returns the number of positions the RoPE tables cover now.
+func (m *Model) ropeRows() int { return m.rope.cur.Load().n }
+
+// rotate turns the heads of x ([heads*HeadDim]) for position pos, pairing
+// element i with i+HeadDim/2 (the HF layout); t must cover pos.
+func (m *Model) rotate(t *ropeTable, x []float32, heads, pos int) {
 	hd, half := m.Config.HeadDim, m.Config.HeadDim/2
-	cos, sin := m.ropeCos[pos*half:(pos+1)*half], m.ropeSin[pos*half:(pos+1)*half]
+	cos, sin := t.cos[pos*half:(pos+1)*half], t.sin[pos*half:(pos+1)*half]
 	for h := range heads {
 		kernels.RoPEHalf(x[h*hd:(h+1)*hd], cos, sin)
 	}
+}
+
+// checkExtraLayers refuses a checkpoint holding tensors of layers the config
+// does not have (num_hidden_layers too small would silently drop them).
+// Other tensors the model does not read (rotary_emb.inv_freq buffers, an
+// lm_head next to tied embeddings) are ignored.
+func checkExtraLayers(names []string, layers int) error {
+	var extra []string
+	for _, name := range names {
+		var layer int
+		var rest string
+		if n, _ := fmt.Sscanf(name, "model.layers.%d.%s", &layer, &rest); n == 2 && layer >= layers {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	shown := extra[:min(len(extra), 3)]
+	more := ""
+	if len(extra) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(extra)-len(shown))
+	}
+	return fmt.Errorf("config.json: num_hidden_layers is %d but the checkpoint holds tensors of later layers: %q%s",
+		layers, shown, more)
 }
 
 // loader fetches tensors and remembers the first error, so Load reads as
