@@ -24,12 +24,32 @@ type PPLResult struct {
 type nllSum struct {
 	n          int
 	sum, sumSq float64
+	bad        int     // index of the first non-finite NLL + 1; 0 if none
+	badNLL     float64 // that NLL
 }
 
 func (s *nllSum) add(nll float64) {
 	s.n++
 	s.sum += nll
 	s.sumSq += nll * nll
+	if s.bad == 0 && (math.IsNaN(nll) || math.IsInf(nll, 0)) {
+		s.bad, s.badNLL = s.n, nll
+	}
+}
+
+// finish is result for a run that ended normally: a perplexity that is not
+// finite (a non-finite NLL, or a mean NLL past exp's range of about 709) is
+// an error, so no caller prints or encodes NaN or Inf as a result.
+func (s *nllSum) finish(r PPLResult) (PPLResult, error) {
+	r = s.result(r)
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case s.bad > 0:
+		return r, fmt.Errorf("eval: perplexity: scored token %d of %d has NLL %g (the logits give it no finite probability)", s.bad, s.n, s.badNLL)
+	case s.n > 0 && !(finite(r.PPL) && finite(r.PPLStdErr) && finite(r.MeanNLL)):
+		return r, fmt.Errorf("eval: perplexity: mean NLL %g over %d tokens gives perplexity %g ± %g, beyond float64", r.MeanNLL, s.n, r.PPL, r.PPLStdErr)
+	}
+	return r, nil
 }
 
 func (s *nllSum) result(r PPLResult) PPLResult {
@@ -102,7 +122,7 @@ func ChunkPerplexity(ctx context.Context, m *model.Model, st *model.State, ids [
 			progress(c+1, chunks)
 		}
 	}
-	return acc.result(res), nil
+	return acc.finish(res)
 }
 
 // StreamPerplexity is STARC's PG-19 protocol: the first prefill tokens
@@ -144,5 +164,5 @@ func StreamPerplexity(ctx context.Context, m *model.Model, st *model.State, ids 
 			return acc.result(res), err
 		}
 	}
-	return acc.result(res), nil
+	return acc.finish(res)
 }
