@@ -116,5 +116,14 @@ func (p *plan) searchCWE(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.binarySearch(ctx, upper)
+	// The search cannot go past the word list (RULER switches to another
+	// list there, which this package does not ship).
+	pool := len(vocab().cwe)
+	if err := p.binarySearch(ctx, min(upper, pool)); err != nil {
+		return err
+	}
+	if p.found == pool {
+		return fmt.Errorf("ruler: cwe: length %d needs more than the %d distinct words of the word list", p.opts.Length, pool)
+	}
+	return nil
 }

@@ -272,6 +272,8 @@ func (p *plan) finish(i, n int, d draft, promptTokens int) (Generated, error) {
 			Length:                  length,
 			LengthWithModelTemplate: length,
 			AnswerPrefix:            d.text[cut:],
+			Others:                  map[string]any{}, // RULER's generators write neither
+			Truncation:              -1,
 		},
 		Task:         p.task.Name,
 		PromptTokens: promptTokens,
