@@ -10,15 +10,17 @@
 //     with NeMo's read_manifest, which strips each line and skips empty ones).
 //     Field names match exactly and case-sensitively, as Python's json does;
 //     fields RULER may add later are ignored.
-//   - A data line needs index (integer ≥ 0, unique in the file), input
-//     (string) and outputs (non-empty array of strings). The other fields are
-//     optional and default as RULER's call_api.py defaults them (length and
-//     truncation -1, others empty).
-//   - RULER's niah.py writes the character offset of the first answer in the
-//     input as "index" (its sample counter is shadowed), so indices of niah
-//     files are unique only by chance; a duplicate is reported as an error,
-//     because resuming a run by index would silently skip a sample (which is
-//     what RULER's own call_api.py does with such a file).
+//   - A data line needs index (integer ≥ 0), input (string) and outputs
+//     (non-empty array of strings). The other fields are optional and default
+//     as RULER's call_api.py defaults them (length and truncation -1, others
+//     empty).
+//   - Indices are not unique. RULER's niah.py writes the character offset of
+//     the first answer in the input as "index" (its sample counter is
+//     shadowed), so two samples whose needle sits at the same offset share
+//     one: 2 of the 10 niah_multikey_3 samples prepare.py made at 4096 for
+//     SmolLM2 do. RULER's call_api.py then resumes by index and silently
+//     skips the second sample; here the n-th prediction line with index X
+//     answers the n-th sample with index X (see OpenPredictions).
 //   - Every error names the file, the 1-based line and, where one is at
 //     fault, the field.
 //

@@ -51,20 +51,21 @@ func FuzzParsePredictions(f *testing.F) {
 }
 
 // FuzzResume: whatever a previous run left, OpenPredictions either refuses
-// it unmodified or leaves whole lines only, each of them a prediction it
-// reports as done.
+// it unmodified or leaves whole lines only, one per predicted sample, and
+// never lets a sample be predicted twice.
 func FuzzResume(f *testing.F) {
-	f.Add([]byte("{\"index\":0,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}\n{\"index\":1,\"pred\""))
-	f.Add([]byte("{\"index\":0,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}"))
+	f.Add([]byte("{\"index\":0,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"0\"],\"others\":{}}\n{\"index\":10,\"pred\""))
+	f.Add([]byte("{\"index\":10,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"1\"],\"others\":{}}\n{\"index\":10,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"2\"],\"others\":{}}"))
 	f.Add([]byte("\n\n"))
+	data := samples(3)                            // indices 0, 10, 10
 	path := filepath.Join(f.TempDir(), "p.jsonl") // fuzz calls in one process run one at a time
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+	f.Fuzz(func(t *testing.T, content []byte) {
+		if err := os.WriteFile(path, content, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		w, err := OpenPredictions(path)
+		w, err := OpenPredictions(path, data)
 		if err != nil {
-			if raw, _ := os.ReadFile(path); string(raw) != string(data) {
+			if raw, _ := os.ReadFile(path); string(raw) != string(content) {
 				t.Fatal("a refused file was modified")
 			}
 			return
@@ -74,17 +75,20 @@ func FuzzResume(f *testing.F) {
 		if len(raw) > 0 && raw[len(raw)-1] != '\n' {
 			t.Fatalf("torn tail kept: %q", raw)
 		}
-		if !strings.HasPrefix(string(data), string(raw)) {
+		if !strings.HasPrefix(string(content), string(raw)) {
 			t.Fatal("resume changed more than the torn tail")
 		}
 		preds, err := ReadPredictions(path)
-		if err != nil || len(preds) != w.Len() {
-			t.Fatalf("after resume: %d predictions, Len %d, %v", len(preds), w.Len(), err)
+		if err != nil || len(preds) != w.Len() || w.Len()+len(w.Pending()) != len(data) {
+			t.Fatalf("after resume: %d predictions, Len %d, %d pending, %v", len(preds), w.Len(), len(w.Pending()), err)
 		}
-		for _, p := range preds {
-			if !w.Predicted(p.Index) {
-				t.Fatalf("index %d not reported", p.Index)
+		for _, s := range w.Pending() {
+			if err := w.Write(NewPrediction(&s, "p")); err != nil {
+				t.Fatal(err)
 			}
+		}
+		if err := w.Write(NewPrediction(&data[0], "p")); err == nil {
+			t.Fatal("a sample was predicted twice")
 		}
 	})
 }

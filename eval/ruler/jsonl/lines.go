@@ -96,7 +96,7 @@ func fields(line []byte, name string, num int) (map[string]json.RawMessage, bool
 	if !utf8.Valid(line) {
 		return nil, false, &Error{File: name, Line: num, Msg: "not valid UTF-8"}
 	}
-	if line[0] != '{' {
+	if line[0] != '{' && json.Valid(line) {
 		return nil, false, &Error{File: name, Line: num, Msg: "want a JSON object, got " + kind(line)}
 	}
 	var m map[string]json.RawMessage

@@ -25,7 +25,6 @@ func ReadSamples(path string) ([]Sample, error) {
 func ParseSamples(r io.Reader, name string) ([]Sample, error) {
 	lr := newLineReader(r, name)
 	var out []Sample
-	seen := map[int]int{} // index → line
 	for {
 		line, _, err := lr.next()
 		if errors.Is(err, io.EOF) {
@@ -45,10 +44,6 @@ func ParseSamples(r io.Reader, name string) ([]Sample, error) {
 		if err != nil {
 			return nil, err
 		}
-		if prev, dup := seen[s.Index]; dup {
-			return nil, &Error{File: name, Line: lr.num, Field: "index", Msg: fmt.Sprintf("%d repeats line %d's (RULER's niah.py writes the answer's character offset as index, so large niah files can repeat one; regenerate with another seed)", s.Index, prev)}
-		}
-		seen[s.Index] = lr.num
 		out = append(out, s)
 	}
 	if len(out) == 0 {
@@ -165,12 +160,11 @@ func ParsePredictions(r io.Reader, name string) ([]Prediction, error) {
 	return out, err
 }
 
-// scanPredictions calls fn for each prediction line, refusing duplicate
-// indices, and returns the offset just past the last complete line (what a
-// resume keeps).
+// scanPredictions calls fn for each prediction line and returns the offset
+// just past the last complete line (what a resume keeps). Indices may
+// repeat, as they do in RULER's niah data.
 func scanPredictions(r io.Reader, name string, fn func(p Prediction, line int) error) (int64, error) {
 	lr := newLineReader(r, name)
-	seen := map[int]int{}
 	for {
 		line, _, err := lr.next()
 		if errors.Is(err, io.EOF) {
@@ -191,10 +185,6 @@ func scanPredictions(r io.Reader, name string, fn func(p Prediction, line int) e
 		if err != nil {
 			return lr.end, err
 		}
-		if prev, dup := seen[p.Index]; dup {
-			return lr.end, &Error{File: name, Line: lr.num, Field: "index", Msg: fmt.Sprintf("%d repeats line %d's", p.Index, prev)}
-		}
-		seen[p.Index] = lr.num
 		if err := fn(p, lr.num); err != nil {
 			return lr.end, err
 		}

@@ -70,7 +70,6 @@ func TestParseSamplesErrorsNameFileLineAndField(t *testing.T) {
 		{"index is null", line2(`{"index":null,"input":"a","outputs":["b"]}`), 2, "index", "want an integer, got null"},
 		{"index too large", line2(`{"index":99999999999999999999,"input":"a","outputs":["b"]}`), 2, "index", "want an integer"},
 		{"negative index", line2(`{"index":-1,"input":"a","outputs":["b"]}`), 2, "index", "negative (-1)"},
-		{"duplicate index", line2(`{"index":3,"input":"a","outputs":["b"]}`), 2, "index", "3 repeats line 1's"},
 		{"input is a number", line2(`{"index":1,"input":5,"outputs":["b"]}`), 2, "input", "want a string, got the number 5"},
 		{"outputs is a string", line2(`{"index":1,"input":"a","outputs":"b"}`), 2, "outputs", "want an array of strings, got a string"},
 		{"outputs empty", line2(`{"index":1,"input":"a","outputs":[]}`), 2, "outputs", "empty"},
@@ -96,6 +95,14 @@ func TestParseSamplesErrorsNameFileLineAndField(t *testing.T) {
 				t.Fatalf("message %q does not name the file", err)
 			}
 		})
+	}
+}
+
+func TestParseSamplesKeepsRepeatedIndicesAsRULERWritesThem(t *testing.T) {
+	in := goodSample + "\n" + strings.Replace(goodSample, `["42"]`, `["43"]`, 1) + "\n"
+	got, err := ParseSamples(strings.NewReader(in), "niah.jsonl")
+	if err != nil || len(got) != 2 || got[0].Index != got[1].Index || got[1].Outputs[0] != "43" {
+		t.Fatalf("%+v %v", got, err)
 	}
 }
 
@@ -220,7 +227,6 @@ func TestParsePredictionsErrors(t *testing.T) {
 		{"pred is null", `{"index":0,"pred":null,"input":"q","outputs":["a"],"others":{}}`, "pred", "want a string, got null"},
 		{"missing others", `{"index":0,"pred":"","input":"q","outputs":["a"]}`, "others", "missing"},
 		{"missing input", `{"index":0,"pred":"","outputs":["a"],"others":{}}`, "input", "missing"},
-		{"duplicate", "{\"index\":0,\"pred\":\"\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}\n{\"index\":0,\"pred\":\"\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}", "index", "0 repeats line 1's"},
 		{"torn line", "{\"index\":0,\"pred\":\"\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}\n{\"index\":1,\"pr", "", "not valid JSON"},
 	}
 	for _, tc := range tests {

@@ -1,7 +1,6 @@
 package jsonl
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,17 +13,43 @@ import (
 	"time"
 )
 
-func pred(i int) Prediction {
-	return Prediction{Index: i, Pred: fmt.Sprintf(" answer %d <&>", i), Input: "prompt é", Outputs: []string{strconv.Itoa(i)}, Truncation: -1, Length: 10}
+// samples are n data samples with indices 0, 10, 20, …, except that the
+// last two share one index, as RULER's niah files can.
+func samples(n int) []Sample {
+	out := make([]Sample, n)
+	for i := range out {
+		idx := i * 10
+		if i == n-1 && n > 1 {
+			idx = (n - 2) * 10
+		}
+		out[i] = Sample{Index: idx, Input: "text " + strconv.Itoa(i), AnswerPrefix: " Answer:", Outputs: []string{strconv.Itoa(i)}, Length: 10, Truncation: -1}
+	}
+	return out
+}
+
+func indices(ps []Prediction) []int {
+	var out []int
+	for _, p := range ps {
+		out = append(out, p.Index)
+	}
+	return out
+}
+
+func sampleIndices(ss []Sample) []int {
+	var out []int
+	for _, s := range ss {
+		out = append(out, s.Index)
+	}
+	return out
 }
 
 func TestWriterLineMatchesCallAPIFieldsAndReadsBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "4096", "pred", "vt.jsonl")
-	w, err := OpenPredictions(path)
+	s := Sample{Index: 7, Input: "text <&>", AnswerPrefix: " Answer:", Outputs: []string{"A", "B"}, Length: 99, Truncation: -1}
+	w, err := OpenPredictions(path, []Sample{s})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Sample{Index: 7, Input: "text", AnswerPrefix: " Answer:", Outputs: []string{"A", "B"}, Length: 99, Truncation: -1}
 	if err := w.Write(NewPrediction(&s, " A B")); err != nil {
 		t.Fatal(err)
 	}
@@ -32,87 +57,91 @@ func TestWriterLineMatchesCallAPIFieldsAndReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(path)
-	want := `{"index":7,"pred":" A B","input":"text Answer:","outputs":["A","B"],"others":{},"truncation":-1,"length":99}` + "\n"
+	want := `{"index":7,"pred":" A B","input":"text <&> Answer:","outputs":["A","B"],"others":{},"truncation":-1,"length":99}` + "\n"
 	if string(raw) != want {
 		t.Fatalf("line\n%s\nwant\n%s", raw, want)
 	}
 	got, err := ReadPredictions(path)
-	if err != nil || len(got) != 1 || got[0].Input != "text Answer:" || !reflect.DeepEqual(got[0].Outputs, s.Outputs) {
+	if err != nil || len(got) != 1 || got[0].Input != "text <&> Answer:" || !reflect.DeepEqual(got[0].Outputs, s.Outputs) {
 		t.Fatalf("read back %+v, %v", got, err)
 	}
 }
 
-func TestResumeSkipsPredictedAndRefusesDuplicates(t *testing.T) {
+func TestResumeMatchesLinesToSamplesByIndexAndOccurrence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "niah.jsonl")
-	w, err := OpenPredictions(path)
+	data := samples(4) // indices 0, 10, 20, 20
+	w, err := OpenPredictions(path, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		if err := w.Write(pred(i * 10)); err != nil {
+	for _, i := range []int{0, 2} {
+		if err := w.Write(NewPrediction(&data[i], "p")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Write(pred(10)); err == nil {
-		t.Fatal("second write of index 10 accepted")
-	}
 	w.Close()
 
-	w, err = OpenPredictions(path)
+	w, err = OpenPredictions(path, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if w.Len() != 3 || !w.Predicted(0) || !w.Predicted(20) || w.Predicted(1) {
-		t.Fatalf("resume: len %d", w.Len())
+	if got := sampleIndices(w.Pending()); !reflect.DeepEqual(got, []int{10, 20}) || w.Len() != 2 {
+		t.Fatalf("pending %v len %d, want [10 20] 2", got, w.Len())
 	}
-	if err := w.Write(pred(20)); err == nil || !strings.Contains(err.Error(), "already predicted") {
-		t.Fatalf("duplicate after resume: %v", err)
+	if p := w.Pending()[1]; p.Outputs[0] != "3" {
+		t.Fatalf("the second sample with index 20 is pending, got %+v", p)
 	}
-	if err := w.Write(pred(30)); err != nil {
-		t.Fatal(err)
+	for _, s := range w.Pending() {
+		if err := w.Write(NewPrediction(&s, "p")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Write(NewPrediction(&data[3], "p")); err == nil || !strings.Contains(err.Error(), "already predicted") {
+		t.Fatalf("a third line for index 20: %v", err)
+	}
+	if len(w.Pending()) != 0 {
+		t.Fatal("samples pending after all were written")
 	}
 	got, err := ReadPredictions(path)
-	if err != nil || len(got) != 4 || got[3].Index != 30 {
-		t.Fatalf("%+v %v", got, err)
+	if err != nil || !reflect.DeepEqual(indices(got), []int{0, 20, 10, 20}) {
+		t.Fatalf("%v %v", indices(got), err)
 	}
 }
 
 func TestResumeTruncatesTornLastLine(t *testing.T) {
-	full := func(i int) string {
-		var b bytes.Buffer
-		fmt.Fprintf(&b, `{"index":%d,"pred":"p","input":"q","outputs":["a"],"others":{}}`+"\n", i)
-		return b.String()
+	data := samples(3) // 0, 10, 10
+	line := func(i int) string {
+		return fmt.Sprintf(`{"index":%d,"pred":"p","input":"q","outputs":[%q],"others":{}}`+"\n", data[i].Index, data[i].Outputs[0])
 	}
 	tests := []struct {
 		name, content string
-		want          []int
+		pending       []int // data positions left to predict
 	}{
-		{"no torn line", full(0) + full(1), []int{0, 1}},
-		{"torn mid-line", full(0) + full(1)[:20], []int{0}},
-		{"complete json but no newline", full(0) + strings.TrimSuffix(full(1), "\n"), []int{0}},
-		{"torn first line", full(0)[:5], nil},
-		{"empty file", "", nil},
+		{"no torn line", line(0) + line(1), []int{2}},
+		{"torn mid-line", line(0) + line(1)[:20], []int{1, 2}},
+		{"complete json but no newline", line(0) + strings.TrimSuffix(line(1), "\n"), []int{1, 2}},
+		{"torn first line", line(0)[:5], []int{0, 1, 2}},
+		{"empty file", "", []int{0, 1, 2}},
+		{"blank lines only", "\n\n", []int{0, 1, 2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "p.jsonl")
 			os.WriteFile(path, []byte(tc.content), 0o644)
-			w, err := OpenPredictions(path)
+			w, err := OpenPredictions(path, data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, i := range tc.want {
-				if !w.Predicted(i) {
-					t.Errorf("index %d not predicted", i)
-				}
+			var want []Sample
+			for _, i := range tc.pending {
+				want = append(want, data[i])
 			}
-			if w.Len() != len(tc.want) {
-				t.Fatalf("Len %d, want %d", w.Len(), len(tc.want))
+			if got := w.Pending(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("pending %+v, want %+v", got, want)
 			}
-			// The sample of a torn line is predicted again: exactly one line for it.
-			if !w.Predicted(1) {
-				if err := w.Write(pred(1)); err != nil {
+			for _, s := range w.Pending() {
+				if err := w.Write(NewPrediction(&s, "p")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -121,30 +150,35 @@ func TestResumeTruncatesTornLastLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var idx []int
-			for _, p := range got {
-				idx = append(idx, p.Index)
-			}
-			want := append(append([]int{}, tc.want...), 1)
-			if len(tc.want) == 2 {
-				want = tc.want
-			}
-			if !reflect.DeepEqual(idx, want) {
-				t.Fatalf("indices after resume %v, want %v", idx, want)
+			if len(got) != 3 {
+				t.Fatalf("%d lines after completing, want 3", len(got))
 			}
 		})
 	}
 }
 
-func TestOpenPredictionsRefusesCorruptCompleteLine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p.jsonl")
-	content := "{\"index\":0,\"pred\":\"p\",\"input\":\"q\",\"outputs\":[\"a\"],\"others\":{}}\nnot json\n"
-	os.WriteFile(path, []byte(content), 0o644)
-	if _, err := OpenPredictions(path); err == nil || !strings.Contains(err.Error(), "p.jsonl:2") {
-		t.Fatalf("err = %v", err)
+func TestOpenPredictionsRefusesOtherData(t *testing.T) {
+	data := samples(3) // 0, 10, 10
+	tests := []struct{ name, content, msg string }{
+		{"corrupt complete line", `{"index":0,"pred":"p","input":"q","outputs":["0"],"others":{}}` + "\nnot json\n", "p.jsonl:2: not valid JSON"},
+		{"index not in the data", `{"index":5,"pred":"p","input":"q","outputs":["0"],"others":{}}` + "\n", `field "index": 5 answers no sample`},
+		{"more lines than samples", strings.Repeat(`{"index":0,"pred":"p","input":"q","outputs":["0"],"others":{}}`+"\n", 2), "p.jsonl:2: field \"index\""},
+		{"other references", `{"index":0,"pred":"p","input":"q","outputs":["9"],"others":{}}` + "\n", `field "outputs"`},
 	}
-	if raw, _ := os.ReadFile(path); string(raw) != content {
-		t.Fatal("a refused file was modified")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "p.jsonl")
+			os.WriteFile(path, []byte(tc.content+`{"torn`), 0o644)
+			if _, err := OpenPredictions(path, data); err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %q", err, tc.msg)
+			}
+			if raw, _ := os.ReadFile(path); string(raw) != tc.content+`{"torn` {
+				t.Fatal("a refused file was modified")
+			}
+		})
+	}
+	if _, err := OpenPredictions(filepath.Join(t.TempDir(), "p.jsonl"), nil); err == nil {
+		t.Fatal("no samples accepted")
 	}
 }
 
@@ -152,18 +186,21 @@ func TestOpenPredictionsRefusesCorruptCompleteLine(t *testing.T) {
 // predictions as fast as it can, then resumes: every complete line survives,
 // nothing is duplicated, and the resumed file ends with whole lines only.
 func TestKilledWriterLosesNothing(t *testing.T) {
-	if os.Getenv("STARC_JSONL_CHILD") != "" {
-		w, err := OpenPredictions(os.Getenv("STARC_JSONL_CHILD"))
+	data := samples(5000)
+	for i := range data {
+		data[i].Input = strings.Repeat("long prompt ", 20000) // 240 KB lines: kills can land mid-write
+	}
+	if path := os.Getenv("STARC_JSONL_CHILD"); path != "" {
+		w, err := OpenPredictions(path, data)
 		if err != nil {
 			os.Exit(3)
 		}
-		for i := 0; ; i++ {
-			p := pred(i)
-			p.Input = strings.Repeat("long prompt ", 20000) // 240 KB lines: kills can land mid-write
-			if err := w.Write(p); err != nil {
+		for _, s := range w.Pending() {
+			if err := w.Write(NewPrediction(&s, "p")); err != nil {
 				os.Exit(4)
 			}
 		}
+		os.Exit(0)
 	}
 	if testing.Short() {
 		t.Skip("spawns a child process")
@@ -174,32 +211,30 @@ func TestKilledWriterLosesNothing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if fi, err := os.Stat(path); err == nil && fi.Size() > 3<<20 {
 			break
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
-			t.Fatal("child wrote nothing")
+			t.Fatal("child wrote too little")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	w, err := OpenPredictions(path)
+	w, err := OpenPredictions(path, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := w.Len()
-	for i := range n {
-		if !w.Predicted(i) {
-			t.Fatalf("index %d missing of %d", i, n)
-		}
+	if pending := w.Pending(); len(pending) != len(data)-n || pending[0].Outputs[0] != strconv.Itoa(n) {
+		t.Fatalf("%d lines survived but %d samples pending", n, len(pending))
 	}
-	for i := n; i < n+2; i++ {
-		if err := w.Write(pred(i)); err != nil {
+	for _, s := range w.Pending()[:2] {
+		if err := w.Write(NewPrediction(&s, "p")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -209,6 +244,11 @@ func TestKilledWriterLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != n+2 || n < 10 {
-		t.Fatalf("%d lines after resume, want %d (n=%d)", len(got), n+2, n)
+		t.Fatalf("%d lines after resume, want %d", len(got), n+2)
+	}
+	for i, p := range got {
+		if p.Outputs[0] != strconv.Itoa(i) {
+			t.Fatalf("line %d answers sample %s", i+1, p.Outputs[0])
+		}
 	}
 }

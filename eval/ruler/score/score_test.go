@@ -195,7 +195,11 @@ func TestEmptyTaskScoresZeroLikeEvaluatePy(t *testing.T) {
 func TestDirSummarisesInRULEROrder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "4096", "pred")
 	write := func(task string, preds []jsonl.Prediction) {
-		w, err := jsonl.OpenPredictions(filepath.Join(dir, task+".jsonl"))
+		var data []jsonl.Sample
+		for _, p := range preds {
+			data = append(data, jsonl.Sample{Index: p.Index, Outputs: p.Outputs})
+		}
+		w, err := jsonl.OpenPredictions(filepath.Join(dir, task+".jsonl"), data)
 		if err != nil {
 			t.Fatal(err)
 		}
