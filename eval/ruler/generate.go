@@ -10,7 +10,8 @@ import (
 
 // Tokenizer counts the tokens of a text with the model's own tokenizer,
 // without special tokens added (no BOS/EOS), special tokens written in the
-// text counted as one token each (HF's tokenize, which RULER calls).
+// text counted as one token each (HF's tokenize, which RULER calls). For
+// starc's tokenizer: len(t.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true})).
 type Tokenizer interface {
 	Count(text string) int
 }
@@ -32,9 +33,14 @@ type Options struct {
 	Template func(taskText string) string
 }
 
-// Generated is one sample: RULER's data line plus where things are.
+// Generated is one sample: RULER's data line (its Prompt method gives
+// Input + AnswerPrefix, what the model reads) plus where things are.
+// Sample.Index is the sample's ordinal; Length = PromptTokens +
+// TokensToGenerate and LengthWithModelTemplate = Length, as RULER writes
+// them; TokenPositionAnswer is set for niah only (-1 elsewhere, where RULER
+// omits it); Truncation -1 and Others empty (RULER's generators omit both).
 type Generated struct {
-	jsonl.Sample // Length = PromptTokens + TokensToGenerate, as RULER writes it
+	jsonl.Sample
 	Task         string
 	// PromptTokens counts Input + AnswerPrefix, without special tokens.
 	PromptTokens int
@@ -59,9 +65,6 @@ type Needle struct {
 	// before.
 	Depth float64
 }
-
-// Prompt is what the model reads: Input followed by AnswerPrefix.
-func (g *Generated) Prompt() string { return g.Input + g.AnswerPrefix }
 
 // Generate makes opts.Samples samples of one task at one length. The
 // haystack size is searched once (RULER's search), then sample i is drawn
