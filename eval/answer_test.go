@@ -1,0 +1,188 @@
+package eval
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+
+	"starc/attention"
+	"starc/internal/testenv"
+	"starc/model"
+	"starc/pim"
+	"starc/tokenizer"
+	"starc/weights"
+	"starc/weights/convert"
+)
+
+var (
+	storiesOnce sync.Once
+	storiesDir  string
+	storiesErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if storiesDir != "" {
+		os.RemoveAll(filepath.Dir(storiesDir))
+	}
+	os.Exit(code)
+}
+
+// stories converts the stories260K GGUF (F32) once per test binary and
+// loads it.
+func stories(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
+	t.Helper()
+	gguf := testenv.Shared(t, "models/stories260K/stories260K.gguf")
+	storiesOnce.Do(func() {
+		var root string
+		if root, storiesErr = os.MkdirTemp("", "starc-eval-test-"); storiesErr != nil {
+			return
+		}
+		storiesDir = filepath.Join(root, "stories260K")
+		_, storiesErr = convert.Convert(gguf, storiesDir, convert.Options{DType: weights.F32})
+	})
+	if storiesErr != nil {
+		t.Fatalf("convert stories260K: %v", storiesErr)
+	}
+	ckpt, err := weights.OpenCheckpoint(storiesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ckpt.Close() })
+	m, err := model.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Load(filepath.Join(storiesDir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, tok
+}
+
+// Every cell answers from a fork of one shared prefill exactly what it
+// answers when it prefills the prompt itself: the same tokens and the same
+// cost (tokens and rows per head, and with the KV cache in the device its
+// latency and energy per token), for every method at budgets that bite.
+func TestAnswerFromForkEqualsReprefill(t *testing.T) {
+	m, tok := stories(t)
+	text, err := os.ReadFile(testenv.Shared(t, "data/tinyshakespeare_first20000.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true})[:300]
+	checkForkEqualsReprefill(t, m, prompt, Cells(attention.Names(), []int{8, 40}), 24, false)
+}
+
+// The same on the device store, with SmolLM2 (the device splits a head's
+// FP16 vector over a bank group's banks: stories260K's 8-element heads are
+// too small).
+func TestAnswerFromForkEqualsReprefillInDevice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs SmolLM2")
+	}
+	ckpt, err := weights.OpenCheckpoint(testenv.DefaultModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ckpt.Close()
+	m, err := model.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Load(filepath.Join(testenv.DefaultModel(t), "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(testenv.Shared(t, "data/pg174_picture_of_dorian_gray.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := tok.Encode(string(text[:3000]), tokenizer.EncodeOptions{AddSpecial: true})[:200]
+	checkForkEqualsReprefill(t, m, prompt, Cells([]string{"full", "starc", "quest", "topk"}, []int{32}), 6, true)
+}
+
+func checkForkEqualsReprefill(t *testing.T, m *model.Model, prompt []int, cells []Cell, maxNew int, onDevice bool) {
+	t.Helper()
+	answers := map[bool][]Answer{}
+	for _, reprefill := range []bool{false, true} {
+		a, err := NewAnswerer(m, AnswerConfig{Base: m.AttentionConfig(0), DenseLayers: 1, Threads: 2, PIM: onDevice,
+			Layout: pim.LayoutGQA, Reprefill: reprefill})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two prompts through one Answerer: the shared prefill is reused.
+		if _, err := a.Answer(context.Background(), prompt[:len(prompt)/3], 2, nil, cells[:2]); err != nil {
+			t.Fatal(err)
+		}
+		if answers[reprefill], err = a.Answer(context.Background(), prompt, maxNew, nil, cells); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+	}
+	for i, fork := range answers[false] {
+		own := answers[true][i]
+		if !reflect.DeepEqual(fork, own) {
+			t.Errorf("%s: fork answered %v %+v, own prefill %v %+v", fork.Cell, fork.Tokens, fork.Cost, own.Tokens, own.Cost)
+		}
+		if len(fork.Tokens) != maxNew || fork.Cost.DecodeSteps != maxNew-1 {
+			t.Errorf("%s: %d tokens in %d decode steps, want %d in %d", fork.Cell, len(fork.Tokens), fork.Cost.DecodeSteps, maxNew, maxNew-1)
+		}
+		if onDevice != (fork.Cost.PIMEnergyNJ > 0) {
+			t.Errorf("%s: PIM energy per token %g with the KV cache in the device: %v", fork.Cell, fork.Cost.PIMEnergyNJ, onDevice)
+		}
+		if (fork.Cell.Method == "topk" || fork.Cell.Method == "sparq") && fork.Cost.TokensPerHead != float64(fork.Cell.Budget) {
+			t.Errorf("%s attended %.1f tokens per head", fork.Cell, fork.Cost.TokensPerHead)
+		}
+	}
+}
+
+// A stop token ends the answer without being part of it.
+func TestAnswerStopsAtStopToken(t *testing.T) {
+	m, tok := stories(t)
+	prompt := tok.Encode("Once upon a time", tokenizer.EncodeOptions{AddSpecial: true})
+	a, err := NewAnswerer(m, AnswerConfig{Base: m.AttentionConfig(0), Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	free, err := a.Answer(context.Background(), prompt, 8, nil, []Cell{{Method: "full"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := free[0].Tokens[3]
+	got, err := a.Answer(context.Background(), prompt, 8, []int{stop}, []Cell{{Method: "full"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := free[0].Tokens[:3]
+	if i := indexOf(free[0].Tokens, stop); i < 3 {
+		want = free[0].Tokens[:i]
+	}
+	if !reflect.DeepEqual(got[0].Tokens, want) || !got[0].StoppedAtEOS {
+		t.Fatalf("stopped answer %v (eos %v), want %v", got[0].Tokens, got[0].StoppedAtEOS, want)
+	}
+}
+
+func indexOf(s []int, v int) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return len(s)
+}
+
+func TestCells(t *testing.T) {
+	got := Cells([]string{"starc", "full", "quest"}, []int{256, 128})
+	want := []Cell{{"starc", 256}, {"starc", 128}, {"full", 0}, {"quest", 256}, {"quest", 128}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if name := (Cell{"starc", 256}).String(); name != "starc-256" {
+		t.Errorf("cell name %q", name)
+	}
+}
