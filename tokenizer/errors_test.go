@@ -58,6 +58,8 @@ func TestUnsupportedComponentsAreNamed(t *testing.T) {
 		{"WordPiece decoder", "decoder", `{"type":"WordPiece","prefix":"##","cleanup":true}`, []string{`decoder: type "WordPiece" not supported`}},
 		{"CTC decoder in a Sequence", "decoder", `{"type":"Sequence","decoders":[{"type":"Fuse"},{"type":"CTC"}]}`, []string{`decoder.decoders[1]: type "CTC" not supported`}},
 		{"decoder without type", "decoder", `{"content":" "}`, []string{`decoder: missing type`}},
+		{"Replace decoder with a regex", "decoder", `{"type":"Replace","pattern":{"Regex":"(a+)+$"},"content":" "}`, []string{`decoder.pattern: a Regex pattern in a Replace decoder is not supported`}},
+		{"byte order mark", "", "\uFEFF{}", []string{`starts with a UTF-8 byte order mark (bytes EF BB BF)`}},
 		{"truncation", "truncation", `{"max_length":512}`, []string{`truncation: not supported`}},
 		{"padding", "padding", `{"strategy":"BatchLongest"}`, []string{`padding: not supported`}},
 		{"added token without id", "added_tokens", `[{"content":"x","special":true}]`, []string{`added_tokens[0]: missing id`}},

@@ -83,6 +83,9 @@ func Parse(name string, data []byte) (*Tokenizer, error) {
 }
 
 func parse(data []byte) (*Tokenizer, error) {
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		return nil, errors.New("starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON does not allow: save the file without it")
+	}
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, err
@@ -131,6 +134,7 @@ func parsePattern(path string, p patternJSON) (pattern, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: regex %q: %w", path, *p.Regex, err)
 		}
+		re.path = path
 		return re, nil
 	default:
 		return nil, fmt.Errorf("%s: want exactly one of String or Regex", path)
@@ -142,6 +146,7 @@ func compileRegex(expr string) (*regexPattern, error) {
 	if err != nil {
 		return nil, err
 	}
+	re.MatchTimeout = regexTimeout
 	return &regexPattern{re: re, expr: expr}, nil
 }
 
@@ -586,6 +591,11 @@ func parseDecoder(path string, raw json.RawMessage) (decoder, error) {
 		}
 		if err := decodeStrict(path, raw, &s); err != nil {
 			return nil, err
+		}
+		if s.Pattern.Regex != nil {
+			// Decode returns no error, so a regex here could neither be bounded in time
+			// nor report running out of it; HF's tokenizers replace Strings here.
+			return nil, fmt.Errorf("%s.pattern: a Regex pattern in a Replace decoder is %w (use String)", path, ErrUnsupported)
 		}
 		p, err := parsePattern(path+".pattern", s.Pattern)
 		if err != nil {

@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
@@ -59,9 +61,30 @@ func (p literalPattern) replaceAll(s, with string) string {
 
 // regexPattern is a backtracking regex (lookahead, \p{L}, ...), compatible with the
 // Oniguruma patterns HF uses. regexp2 indexes by rune, so matches are converted to bytes.
+// A backtracking regex can take exponential time ((a+)+$ on a run of a's), so each
+// match is bounded by regexTimeout; running out panics with a *MatchTimeoutError,
+// which Encode and EncodeContext recover into an error.
 type regexPattern struct {
 	re   *regexp2.Regexp
 	expr string
+	path string // where the pattern sits in tokenizer.json, for messages
+}
+
+// regexTimeout bounds one regex match. HF's patterns match a piece of ordinary text
+// in microseconds; a second is only ever reached by catastrophic backtracking.
+var regexTimeout = time.Second
+
+// MatchTimeoutError is the error of a regex match that ran out of time: the
+// tokenizer.json pattern backtracks catastrophically on the text.
+type MatchTimeoutError struct {
+	Path, Pattern string // the component path in tokenizer.json and the pattern
+	Runes         int    // length of the piece being matched
+	Timeout       time.Duration
+}
+
+func (e *MatchTimeoutError) Error() string {
+	return fmt.Sprintf("%s: regex %q: a match ran past %v on a %d-character piece of the text (the pattern backtracks catastrophically)",
+		e.Path, e.Pattern, e.Timeout, e.Runes)
 }
 
 func (p *regexPattern) findMatches(s string, dst []span) []span {
@@ -86,7 +109,9 @@ func (p *regexPattern) findMatches(s string, dst []span) []span {
 		prev = end
 		m, err = p.re.FindNextMatch(m)
 	}
-	// err is only a match timeout, which is never set here.
+	if err != nil { // regexp2's only match error is its timeout
+		panic(&MatchTimeoutError{Path: p.path, Pattern: p.expr, Runes: len(runes), Timeout: p.re.MatchTimeout})
+	}
 	if prev < len(s) {
 		dst = append(dst, span{prev, len(s), false})
 	}

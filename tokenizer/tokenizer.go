@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,12 +197,49 @@ func (t *Tokenizer) BOS() (int, bool) { return t.bos, t.bos >= 0 }
 // EOS returns the end-of-sequence id (see the package doc for the rule).
 func (t *Tokenizer) EOS() (int, bool) { return t.eos, t.eos >= 0 }
 
-// Encode converts text to ids.
+// Encode converts text to ids. It returns nil when a tokenizer.json regex runs out
+// of time on the text (see EncodeContext, which says so).
 func (t *Tokenizer) Encode(text string, opt EncodeOptions) []int {
+	ids, err := t.encode(nil, text, opt)
+	if err != nil {
+		return nil
+	}
+	return ids
+}
+
+// EncodeContext is Encode for long or untrusted input: it stops with ctx's error when
+// ctx is done (looked at every ctxCheckWords words, so a few milliseconds apart), and
+// a tokenizer.json regex that backtracks past its time bound on the text is an error
+// wrapping *MatchTimeoutError that names the file and the pattern.
+func (t *Tokenizer) EncodeContext(ctx context.Context, text string, opt EncodeOptions) ([]int, error) {
+	return t.encode(ctx, text, opt)
+}
+
+// ctxCheckWords is how many pre-tokenized words EncodeContext goes between two looks
+// at its context.
+const ctxCheckWords = 1024
+
+// encode is Encode; a nil ctx is never looked at.
+func (t *Tokenizer) encode(ctx context.Context, text string, opt EncodeOptions) (ids []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			te, ok := r.(*MatchTimeoutError)
+			if !ok {
+				panic(r)
+			}
+			ids, err = nil, fmt.Errorf("tokenizer: %s: %w", t.name, te)
+		}
+	}()
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("tokenizer: encoding not started: %w", err)
+		}
+	}
 	text = lossyText(text)
-	ids := make([]int, 0, len(text)/3+4)
+	ids = make([]int, 0, len(text)/3+4)
 	segs := t.added.split(&t.added.raw, text, opt.ParseSpecial, nil)
 	var sub []segment
+	nwords := 0
 	for _, seg := range segs {
 		if seg.id >= 0 {
 			ids = append(ids, seg.id)
@@ -222,6 +260,11 @@ func (t *Tokenizer) Encode(text string, opt EncodeOptions) []int {
 				words = t.pre.preTokenize(words)
 			}
 			for _, w := range words {
+				if nwords++; ctx != nil && nwords%ctxCheckWords == 0 {
+					if err := ctx.Err(); err != nil {
+						return nil, fmt.Errorf("tokenizer: encoding stopped at byte %d of %d: %w", seg.start, len(text), err)
+					}
+				}
 				ids = t.model.tokenize(w.text, ids)
 			}
 		}
@@ -237,7 +280,7 @@ func (t *Tokenizer) Encode(text string, opt EncodeOptions) []int {
 			ids = append(out, tpl.after...)
 		}
 	}
-	return ids
+	return ids, nil
 }
 
 // DecodeOptions selects the HF decode flags.
