@@ -13,15 +13,21 @@
 //
 // The output directory is written atomically: everything goes to a
 // temporary sibling directory that is renamed into place at the end, so a
-// failure never leaves a half-written directory and never touches an
-// existing one unless Options.Force is set.
+// failure or a cancellation never leaves a half-written directory (the
+// temporary one is removed) and never touches an existing one unless
+// Options.Force is set. The model is validated before anything is written:
+// every tensor a llama checkpoint needs, with the shape the hyperparameters
+// imply, and nothing else.
 package convert
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"starc/model/kernels"
@@ -53,8 +59,9 @@ type hparams struct {
 	tied                             bool
 }
 
-// Convert reads the GGUF file in and writes an HF directory to out.
-func Convert(in, out string, opt Options) (Summary, error) {
+// Convert reads the GGUF file in and writes an HF directory to out. It stops
+// with ctx's error, removing what it wrote, when ctx is done.
+func Convert(ctx context.Context, in, out string, opt Options) (Summary, error) {
 	var sum Summary
 	if opt.DType == "" {
 		opt.DType = weights.BF16
@@ -74,6 +81,9 @@ func Convert(in, out string, opt Options) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	if err := checkTensors(g, hp); err != nil {
+		return sum, err
+	}
 	sum.Architecture = hp.arch
 
 	parent := filepath.Dir(filepath.Clean(out))
@@ -86,12 +96,12 @@ func Convert(in, out string, opt Options) (Summary, error) {
 		return sum, fmt.Errorf("convert: %w", err)
 	}
 
-	tensors, err := convertTensors(g, hp, opt.DType)
+	tensors, err := convertTensors(ctx, g, hp, opt.DType)
 	if err != nil {
 		return sum, err
 	}
 	sum.Tensors = len(tensors)
-	if sum.Bytes, err = writeSafetensors(filepath.Join(tmp, "model.safetensors"), tensors, in); err != nil {
+	if sum.Bytes, err = writeSafetensors(ctx, filepath.Join(tmp, "model.safetensors"), tensors, in); err != nil {
 		return sum, err
 	}
 	if sum.TokenizerType, err = writeTokenizer(g, hp, tmp); err != nil {
@@ -104,7 +114,67 @@ func Convert(in, out string, opt Options) (Summary, error) {
 	if err := writeJSON(filepath.Join(tmp, "generation_config.json"), gen); err != nil {
 		return sum, err
 	}
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("convert: stopped before renaming into %s: %w", out, err)
+	}
 	return sum, replaceDir(tmp, out)
+}
+
+// checkTensors validates the GGUF's tensors against hp before anything is
+// written: each tensor maps to an HF name, none is duplicated, every
+// required one is present with the shape hp implies (so none has a zero
+// dimension), and the output matrix is there unless the embeddings are tied.
+func checkTensors(g *weights.GGUFFile, hp hparams) error {
+	tis := g.Tensors()
+	if len(tis) == 0 {
+		return fmt.Errorf("convert: %s: the file holds no tensors", g.Path())
+	}
+	// GGUF ne order: [cols, rows].
+	want := map[string][]int{
+		"token_embd.weight":  {hp.dim, hp.vocab},
+		"output_norm.weight": {hp.dim},
+	}
+	if !hp.tied {
+		want["output.weight"] = []int{hp.dim, hp.vocab}
+	}
+	q, kv := hp.heads*hp.headDim, hp.kvHeads*hp.headDim
+	for l := range hp.layers {
+		for name, ne := range map[string][]int{
+			"attn_norm.weight": {hp.dim}, "ffn_norm.weight": {hp.dim},
+			"attn_q.weight": {hp.dim, q}, "attn_k.weight": {hp.dim, kv}, "attn_v.weight": {hp.dim, kv},
+			"attn_output.weight": {q, hp.dim},
+			"ffn_gate.weight":    {hp.dim, hp.ffn}, "ffn_up.weight": {hp.dim, hp.ffn}, "ffn_down.weight": {hp.ffn, hp.dim},
+		} {
+			want[fmt.Sprintf("blk.%d.%s", l, name)] = ne
+		}
+	}
+	seen := make(map[string]bool, len(tis))
+	for _, ti := range tis {
+		if slices.Contains(ti.Ne, 0) {
+			return fmt.Errorf("convert: %s: tensor %q has a zero-sized dimension (ne %v)", g.Path(), ti.Name, ti.Ne)
+		}
+		if _, _, ok := tensorName(ti.Name, hp); !ok {
+			return fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a llama checkpoint of %d layers", g.Path(), ti.Name, hp.layers)
+		}
+		if seen[ti.Name] {
+			return fmt.Errorf("convert: %s: tensor %q appears twice", g.Path(), ti.Name)
+		}
+		seen[ti.Name] = true
+		if ne := want[ti.Name]; !slices.Equal(ti.Ne, ne) {
+			return fmt.Errorf("convert: %s: tensor %q has ne %v, the hyperparameters imply %v", g.Path(), ti.Name, ti.Ne, ne)
+		}
+	}
+	var missing []string
+	for name := range want {
+		if !seen[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("convert: %s: %d required tensors missing, first %q", g.Path(), len(missing), missing[0])
+	}
+	return nil
 }
 
 func readHParams(g *weights.GGUFFile) (hparams, error) {
@@ -225,9 +295,12 @@ func tensorName(name string, hp hparams) (hf string, permuteHeads int, ok bool) 
 
 // convertTensors dequantises, un-permutes and casts every tensor. 1-D
 // tensors go first (float32), then matrices, so each starts aligned.
-func convertTensors(g *weights.GGUFFile, hp hparams, dtype weights.DType) ([]weights.Tensor, error) {
+func convertTensors(ctx context.Context, g *weights.GGUFFile, hp hparams, dtype weights.DType) ([]weights.Tensor, error) {
 	var vectors, matrices []weights.Tensor
 	for _, ti := range g.Tensors() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("convert: stopped before tensor %q: %w", ti.Name, err)
+		}
 		hf, permuteHeads, ok := tensorName(ti.Name, hp)
 		if !ok {
 			return nil, fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a llama checkpoint", g.Path(), ti.Name)
@@ -297,15 +370,15 @@ func encode(f []float32, dtype weights.DType) []byte {
 	return float32Bytes(f)
 }
 
-func writeSafetensors(path string, tensors []weights.Tensor, source string) (int64, error) {
+func writeSafetensors(ctx context.Context, path string, tensors []weights.Tensor, source string) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, fmt.Errorf("convert: %w", err)
 	}
 	meta := map[string]string{"format": "pt", "converted_from": filepath.Base(source)}
-	if err := weights.WriteSafetensors(f, tensors, meta); err != nil {
+	if err := weights.WriteSafetensors(ctxWriter{ctx, f}, tensors, meta); err != nil {
 		f.Close()
-		return 0, err
+		return 0, fmt.Errorf("convert: %s: %w", filepath.Base(path), err)
 	}
 	if err := f.Close(); err != nil {
 		return 0, fmt.Errorf("convert: %w", err)
@@ -418,6 +491,20 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("convert: %w", err)
 	}
 	return nil
+}
+
+// ctxWriter fails every Write once its context is done, so a long write
+// stops at the next buffer.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // replaceDir renames tmp to out. An existing out (only with Force) is moved
