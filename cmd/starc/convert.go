@@ -31,7 +31,7 @@ The directory is written atomically; an existing OUT_DIR is kept unless --force.
 			if !ok {
 				return usagef("--dtype %q: want bf16, f16 or f32", *dtype)
 			}
-			sum, err := convert.Convert(args[0], args[1], convert.Options{DType: dt, Force: *force})
+			sum, err := convert.Convert(ctx, args[0], args[1], convert.Options{DType: dt, Force: *force})
 			if err != nil {
 				return err
 			}
