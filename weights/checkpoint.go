@@ -29,12 +29,12 @@ type Checkpoint struct {
 // OpenCheckpoint opens the checkpoint in dir and validates every weight
 // file. model.safetensors is preferred over a shard index when both exist.
 func OpenCheckpoint(dir string) (*Checkpoint, error) {
-	config, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	config, err := readRegular(filepath.Join(dir, "config.json"))
 	if err != nil {
-		return nil, fmt.Errorf("weights: checkpoint %s: missing config.json: %w", dir, err)
+		return nil, fmt.Errorf("weights: checkpoint %s: %w", dir, err)
 	}
 	c := &Checkpoint{ConfigJSON: config, dir: dir, byName: make(map[string]*SafetensorsFile)}
-	gen, err := os.ReadFile(filepath.Join(dir, "generation_config.json"))
+	gen, err := readRegular(filepath.Join(dir, "generation_config.json"))
 	switch {
 	case err == nil:
 		c.GenerationConfigJSON = gen
@@ -44,11 +44,17 @@ func OpenCheckpoint(dir string) (*Checkpoint, error) {
 
 	single := filepath.Join(dir, "model.safetensors")
 	index := filepath.Join(dir, "model.safetensors.index.json")
+	hasSingle, errSingle := regularFile(single)
+	hasIndex, errIndex := regularFile(index)
 	switch {
-	case fileExists(single):
+	case hasSingle:
 		err = c.openSingle(single)
-	case fileExists(index):
+	case errSingle != nil:
+		err = fmt.Errorf("weights: checkpoint %s: %w", dir, errSingle)
+	case hasIndex:
 		err = c.openSharded(index)
+	case errIndex != nil:
+		err = fmt.Errorf("weights: checkpoint %s: %w", dir, errIndex)
 	default:
 		err = fmt.Errorf("weights: checkpoint %s: no model.safetensors or model.safetensors.index.json", dir)
 	}
@@ -63,6 +69,43 @@ func OpenCheckpoint(dir string) (*Checkpoint, error) {
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir()
+}
+
+// regularFile reports whether path names a file. Absent is (false, nil);
+// anything else that keeps it from being read as a file (a directory, a
+// symlink loop, a permission error on the way) is an error that says so,
+// never "missing".
+func regularFile(path string) (bool, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(path); lerr == nil {
+			return false, fmt.Errorf("%s: a symbolic link to nothing: %w", filepath.Base(path), err)
+		}
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	case st.IsDir():
+		return false, fmt.Errorf("%s is a directory, not a file", filepath.Base(path))
+	}
+	return true, nil
+}
+
+// readRegular reads path, naming what it is when it cannot be read as a
+// file; an absent file wraps fs.ErrNotExist with the word "missing".
+func readRegular(path string) ([]byte, error) {
+	ok, err := regularFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("missing %s: %w", filepath.Base(path), fs.ErrNotExist)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return data, nil
 }
 
 func (c *Checkpoint) openSingle(path string) error {
