@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 )
 
 // Access trace format (JSON lines, one object per line):
@@ -69,6 +71,36 @@ type TraceRead struct {
 	Rows    []RowCount `json:"rows"`
 }
 
+// UnmarshalJSON implements json.Unmarshaler: every field is required (an
+// absent "layer" must not read as layer 0).
+func (r *TraceRead) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Layer   *int        `json:"layer"`
+		KVHead  *int        `json:"kv_head"`
+		Context *int        `json:"context"`
+		Rows    *[]RowCount `json:"rows"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if err := requireFields("read", []string{"layer", "kv_head", "context", "rows"},
+		raw.Layer != nil, raw.KVHead != nil, raw.Context != nil, raw.Rows != nil); err != nil {
+		return err
+	}
+	*r = TraceRead{Layer: *raw.Layer, KVHead: *raw.KVHead, Context: *raw.Context, Rows: *raw.Rows}
+	return nil
+}
+
+// requireFields names the first of names whose present flag is false.
+func requireFields(what string, names []string, present ...bool) error {
+	for i, ok := range present {
+		if !ok {
+			return fmt.Errorf("%s: field %q missing (or null)", what, names[i])
+		}
+	}
+	return nil
+}
+
 // Tokens is the number of selected tokens.
 func (r TraceRead) Tokens() int {
 	n := 0
@@ -83,6 +115,25 @@ type TraceStep struct {
 	Step  int         `json:"step"`
 	Reads []TraceRead `json:"reads"`
 }
+
+// UnmarshalJSON implements json.Unmarshaler: "step" and "reads" are required.
+func (s *TraceStep) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Step  *int         `json:"step"`
+		Reads *[]TraceRead `json:"reads"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if err := requireFields("step", []string{"step", "reads"}, raw.Step != nil, raw.Reads != nil); err != nil {
+		return err
+	}
+	*s = TraceStep{Step: *raw.Step, Reads: *raw.Reads}
+	return nil
+}
+
+// traceLayouts are the Layout names a trace header may carry (Layout.String).
+var traceLayouts = []string{"gqa", "attacc"}
 
 // Trace is a recorded access trace.
 type Trace struct {
@@ -124,7 +175,8 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 			continue
 		}
 		if !header {
-			if err := json.Unmarshal(b, &t.Header); err != nil {
+			var err error
+			if t.Header, err = decodeTraceHeader(b); err != nil {
 				return nil, fmt.Errorf("%w: line %d (header): %v", ErrTrace, line, err)
 			}
 			if err := t.Header.validate(); err != nil {
@@ -154,6 +206,29 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 	return t, nil
 }
 
+// decodeTraceHeader reads a header line, requiring every field of a header
+// that claims this format and version (validate names a wrong one).
+func decodeTraceHeader(b []byte) (TraceHeader, error) {
+	var h TraceHeader
+	if err := json.Unmarshal(b, &h); err != nil || h.Format != traceFormat || h.Version != traceVersion {
+		return h, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return TraceHeader{}, err
+	}
+	names := []string{"format", "version", "layers", "kv_heads", "query_heads", "head_dim", "max_tokens", "tokens_per_row", "layout"}
+	present := make([]bool, len(names))
+	for i, n := range names {
+		v, ok := fields[n]
+		present[i] = ok && string(v) != "null"
+	}
+	if err := requireFields("header", names, present...); err != nil {
+		return TraceHeader{}, err
+	}
+	return h, nil
+}
+
 func (h TraceHeader) validate() error {
 	if h.Format != traceFormat {
 		return fmt.Errorf("format %q, want %q", h.Format, traceFormat)
@@ -169,6 +244,9 @@ func (h TraceHeader) validate() error {
 		if f.v <= 0 {
 			return fmt.Errorf("%s = %d, must be > 0", f.name, f.v)
 		}
+	}
+	if !slices.Contains(traceLayouts, h.Layout) {
+		return fmt.Errorf("layout %q is unknown (want %s)", h.Layout, strings.Join(traceLayouts, " or "))
 	}
 	return nil
 }
