@@ -110,6 +110,7 @@ func (p *plan) searchCWE(ctx context.Context) error {
 		return err
 	}
 	p.b = &cweBuilder{tmpl: tmpl, short: p.opts.Length < 4096}
+	p.least = cweCommon
 	p.prefix = cweAnswerPrefix[:10]
 	p.step = 10
 	upper, err := p.estimateUpper(4096, true)

@@ -101,6 +101,11 @@ func (p *plan) searchFWE(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ruler: fwe at %d: %w", p.opts.Length, err)
 		}
+		// The coded text holds about n words (n less the vocabulary at most,
+		// from the truncated counts), each at least one token.
+		if n > 2*p.fweMax+b.vocab {
+			return fmt.Errorf("ruler: fwe: %d coded words still count fewer than %d tokens: is the tokenizer counting?", n, p.fweMax)
+		}
 		n += p.step
 	}
 	p.found = n - p.step

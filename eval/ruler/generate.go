@@ -16,6 +16,10 @@ type Tokenizer interface {
 	Count(text string) int
 }
 
+// MaxLength bounds Options.Length (4M tokens: RULER's lengths end at 128K,
+// long-context models at a few million).
+const MaxLength = 1 << 22
+
 // Options selects what Generate makes.
 type Options struct {
 	Task string // one of Tasks()' names
@@ -117,6 +121,9 @@ type plan struct {
 	found, step int
 	// extra counts tokens the search adds to every candidate (vt's example).
 	extra int
+	// least is the smallest haystack a sample can be built with (the needles
+	// of a line haystack, vt's chain, cwe's common words).
+	least int
 	// fwe: the search's and the samples' length bound on the prompt alone.
 	fweMax int
 }
@@ -129,8 +136,8 @@ func newPlan(ctx context.Context, tok Tokenizer, opts Options) (*plan, error) {
 	if tok == nil {
 		return nil, fmt.Errorf("ruler: %s: no tokenizer", task.Name)
 	}
-	if opts.Length <= 0 {
-		return nil, fmt.Errorf("ruler: %s: length must be > 0 tokens (got %d)", task.Name, opts.Length)
+	if opts.Length <= 0 || opts.Length > MaxLength {
+		return nil, fmt.Errorf("ruler: %s: length must be 1..%d tokens (got %d)", task.Name, MaxLength, opts.Length)
 	}
 	if opts.Samples <= 0 {
 		return nil, fmt.Errorf("ruler: %s: samples must be > 0 (got %d)", task.Name, opts.Samples)
@@ -216,6 +223,9 @@ func (p *plan) estimateUpper(at int, cwe bool) (int, error) {
 		return 0, err
 	}
 	perUnit := float64(p.tok.Count(d.text)) / float64(at)
+	if perUnit <= 0 {
+		return 0, fmt.Errorf("ruler: %s: the tokenizer counts no tokens in a %d-%s prompt", p.task.Name, at, p.task.Unit)
+	}
 	var upper int
 	if cwe {
 		upper = int(float64(int(float64(p.opts.Length)/perUnit)) * 2)
@@ -245,7 +255,7 @@ func (p *plan) sample(ctx context.Context, i int) (Generated, error) {
 		if promptTokens+p.task.TokensToGenerate <= p.opts.Length {
 			return p.finish(i, n, d, promptTokens)
 		}
-		if n <= p.step {
+		if n <= p.step || n-p.step < p.least {
 			return Generated{}, fmt.Errorf("ruler: %s: sample %d does not fit in %d tokens even with the smallest haystack (%d %s): %d prompt tokens + %d to generate",
 				p.task.Name, i, p.opts.Length, n, p.task.Unit, promptTokens, p.task.TokensToGenerate)
 		}

@@ -38,6 +38,10 @@ func (p *plan) searchNIAH(ctx context.Context) error {
 		tmpl, typeV = singular(tmpl, typeV)
 	}
 	p.b = &niahBuilder{task: t, tmpl: tmpl, typeV: typeV, depth: p.opts.Depth}
+	p.least = 1
+	if t.Haystack != "essay" {
+		p.least = t.Keys * t.Values // distinct lines for the needles
+	}
 	p.prefix = niahAnswerPrefix[:10]
 	// niah.py's increments: essay 500 words; noise and needle 25 lines, 5
 	// below a length of 4096.
@@ -157,6 +161,9 @@ func (b *niahBuilder) lineContext(r *stream, n int, needles []plantedNeedle) (st
 		}
 	}
 	m := len(needles)
+	if n < m {
+		panic("ruler: fewer haystack lines than needles") // the plan never asks for it
+	}
 	var index []int
 	if b.depth != nil {
 		index = make([]int, m)

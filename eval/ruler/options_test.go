@@ -29,7 +29,7 @@ func TestBadOptionsAreClearErrors(t *testing.T) {
 		{"qa needs its data", nil, tok, Options{Task: "qa_1", Length: 4096, Samples: 1}, []string{"qa_1", "SQuAD", "RULER-format JSONL"}},
 		{"zero samples", nil, tok, Options{Task: "vt", Length: 4096}, []string{"samples must be > 0 (got 0)"}},
 		{"negative samples", nil, tok, Options{Task: "vt", Length: 4096, Samples: -3}, []string{"samples must be > 0 (got -3)"}},
-		{"zero length", nil, tok, Options{Task: "cwe", Samples: 1}, []string{"length must be > 0"}},
+		{"zero length", nil, tok, Options{Task: "cwe", Samples: 1}, []string{"length must be 1..4194304 tokens (got 0)"}},
 		{"essay below its smallest prompt", nil, tok, Options{Task: "niah_single_2", Length: 600, Samples: 1}, []string{"niah_single_2", "length 600 is below the smallest prompt that fits", "500 words of haystack", "128 tokens to generate"}},
 		{"noise below its smallest prompt", nil, tok, Options{Task: "niah_single_1", Length: 200, Samples: 1}, []string{"length 200 is below the smallest prompt that fits", "5 lines of haystack"}},
 		{"vt below its smallest prompt", nil, tok, Options{Task: "vt", Length: 300, Samples: 1}, []string{"vt: length 300 is below the smallest prompt that fits"}},

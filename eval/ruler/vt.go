@@ -139,6 +139,7 @@ func (p *plan) searchVT(ctx context.Context) error {
 		return err
 	}
 	p.b = &vtBuilder{tmpl: tmpl, example: ex}
+	p.least = vtNames // the chain's lines go at distinct noise positions
 	p.prefix = vtAnswerPrefix[:10]
 	p.extra = ex.tokens
 	p.step = 10
@@ -167,6 +168,9 @@ func (p *plan) fitVTExample(ctx context.Context) (*vtExample, error) {
 	if err != nil {
 		return nil, err
 	}
+	if est <= 0 {
+		return nil, fmt.Errorf("ruler: vt: the tokenizer counts no tokens in the worked example")
+	}
 	lo, hi, best := step, max(int(budget/(float64(est)/step)*3), 2*step), -1
 	for lo <= hi {
 		if err := ctx.Err(); err != nil {
@@ -193,7 +197,9 @@ func (p *plan) fitVTExample(ctx context.Context) (*vtExample, error) {
 		positions := r.sample(n, vtNames)
 		sortInts(positions)
 		text, _, _ := b.render(b.tmpl, c, n, positions)
-		if p.tok.Count(text) <= budget || n <= step {
+		// (An example that still overflows at the smallest haystack is kept:
+		// the main search counts its tokens.)
+		if p.tok.Count(text) <= budget || n-step < vtNames {
 			ex := &vtExample{lines: n, positions: positions}
 			ex.tokens = p.tok.Count(text + " " + strings.Join(c.names, " ") + "\n")
 			return ex, nil
