@@ -9,7 +9,9 @@ import (
 // wordCounter is a cheap stand-in tokenizer: words and line breaks.
 type wordCounter struct{}
 
-func (wordCounter) Count(text string) int { return len(strings.Fields(text)) + strings.Count(text, "\n") }
+func (wordCounter) Count(text string) int {
+	return len(strings.Fields(text)) + strings.Count(text, "\n")
+}
 
 // zeroCounter is a broken tokenizer: it counts nothing.
 type zeroCounter struct{}

@@ -45,7 +45,7 @@ type Options struct {
 // omits it); Truncation -1 and Others empty (RULER's generators omit both).
 type Generated struct {
 	jsonl.Sample
-	Task         string
+	Task string
 	// PromptTokens counts Input + AnswerPrefix, without special tokens.
 	PromptTokens int
 	// Haystack is the haystack size used, in the task's Unit.
