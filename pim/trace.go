@@ -91,6 +91,16 @@ func (r *TraceRead) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalJSON implements json.Marshaler: no rows encode as [], not null,
+// so what WriteTrace writes ReadTrace reads.
+func (r TraceRead) MarshalJSON() ([]byte, error) {
+	type plain TraceRead
+	if r.Rows == nil {
+		r.Rows = []RowCount{}
+	}
+	return json.Marshal(plain(r))
+}
+
 // requireFields names the first of names whose present flag is false.
 func requireFields(what string, names []string, present ...bool) error {
 	for i, ok := range present {
@@ -130,6 +140,15 @@ func (s *TraceStep) UnmarshalJSON(b []byte) error {
 	}
 	*s = TraceStep{Step: *raw.Step, Reads: *raw.Reads}
 	return nil
+}
+
+// MarshalJSON implements json.Marshaler: no reads encode as [], not null.
+func (s TraceStep) MarshalJSON() ([]byte, error) {
+	type plain TraceStep
+	if s.Reads == nil {
+		s.Reads = []TraceRead{}
+	}
+	return json.Marshal(plain(s))
 }
 
 // traceLayouts are the Layout names a trace header may carry (Layout.String).

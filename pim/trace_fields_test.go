@@ -41,3 +41,23 @@ func TestReadTraceRequiresEveryField(t *testing.T) {
 		}
 	}
 }
+
+// A step without reads and a read without rows write as [] and read back.
+func TestWriteTraceEmptyListsReadBack(t *testing.T) {
+	tr := &Trace{
+		Header: TraceHeader{Format: traceFormat, Version: traceVersion, Layers: 1, KVHeads: 1, QueryHeads: 1, HeadDim: 64,
+			MaxTokens: 16, TokensPerRow: 16, Layout: "gqa"},
+		Steps: []TraceStep{{Step: 0}, {Step: 1, Reads: []TraceRead{{Layer: 0, KVHead: 0, Context: 3}}}},
+	}
+	var b strings.Builder
+	if err := WriteTrace(&b, tr); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadTrace(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatalf("%v in\n%s", err, b.String())
+	}
+	if len(back.Steps) != 2 || len(back.Steps[1].Reads) != 1 || len(back.Steps[1].Reads[0].Rows) != 0 {
+		t.Errorf("read back %+v", back.Steps)
+	}
+}
