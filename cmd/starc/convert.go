@@ -31,6 +31,12 @@ The directory is written atomically; an existing OUT_DIR is kept unless --force.
 			if !ok {
 				return usagef("--dtype %q: want bf16, f16 or f32", *dtype)
 			}
+			if err := checkOutputDir(args[1], *force); err != nil {
+				return fmt.Errorf("OUT_DIR %s: %w", args[1], err)
+			}
+			if e.checkOnly {
+				return nil
+			}
 			sum, err := convert.Convert(ctx, args[0], args[1], convert.Options{DType: dt, Force: *force})
 			if err != nil {
 				return err

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"unicode/utf8"
 
 	"starc/model"
 	"starc/tokenizer"
@@ -19,42 +22,58 @@ text to stdout. A stats line (prompt tokens, prefill and decode tokens/s) goes t
 stderr; --stats writes it as JSON. --chat wraps the prompt in the model's chat
 template. --method and --budget choose the sparse attention method.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-		dir := fs.String("m", defaultModelDir, "model `DIR` (HF layout)")
-		prompt := fs.String("p", "", "prompt `TEXT`")
-		n := fs.Int("n", 128, "tokens to generate at most")
-		temp := fs.Float64("temp", 0, "sampling temperature (0 = greedy)")
-		topK := fs.Int("top-k", 0, "sample among the k most likely tokens (0 = all)")
-		topP := fs.Float64("top-p", 1, "nucleus sampling mass (1 = off)")
-		chat := fs.Bool("chat", false, "apply the model's chat template to the prompt")
-		statsFile := fs.String("stats", "", "write generation statistics as JSON to `FILE`")
+		dir := modelFlag(fs)
+		prompt := fs.String("p", "", "prompt `TEXT` (\"-\": read it from stdin)")
+		promptFile := fs.String("prompt-file", "", "read the prompt from `FILE` (for prompts longer than a command line allows)")
+		n := intFlag(fs, "n", 128, 0, maxCount, "tokens to generate at most")
+		temp := floatFlag(fs, "temp", 0, "≥ 0", func(x float64) bool { return x >= 0 }, "sampling temperature; 0 = greedy")
+		topK := intFlag(fs, "top-k", 0, 0, maxCount, "sample among the k most likely tokens; 0 = all")
+		topP := floatFlag(fs, "top-p", 1, "in (0, 1]", func(x float64) bool { return x > 0 && x <= 1 }, "nucleus sampling mass; 1 = off")
+		chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template (for questions; plain completion suits long documents)")
+		statsFile := outputFlag(fs, "stats", "write generation statistics as JSON to `FILE`")
 		hw := fs.Bool("hw", false, "keep the KV cache in the PIM device (--kv pim) and print each token's attention hardware cost")
-		hwJSON := fs.String("hw-json", "", "write the per-token hardware rows as JSON to `FILE` (implies --hw)")
+		hwJSON := outputFlag(fs, "hw-json", "write the per-token hardware rows as JSON to `FILE` (implies --hw)")
 		af := addAttnFlags(fs, 0)
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
-				return usagef("unexpected arguments %q (put the prompt in -p)", args)
+				return usagef("unexpected arguments %q (put the prompt in -p or --prompt-file)", args)
 			}
-			if *prompt == "" {
+			if isSet(fs, "p") == isSet(fs, "prompt-file") {
+				return usagef("give the prompt with -p TEXT, -p - (stdin) or --prompt-file FILE (exactly one)")
+			}
+			if *prompt == "" && *promptFile == "" {
 				return usagef("-p: the prompt is empty")
 			}
-			if *n < 0 {
-				return usagef("-n %d: want a non-negative token count", *n)
-			}
-			if *temp < 0 {
-				return usagef("--temp %g: want 0 (greedy) or a positive temperature", *temp)
+			if (*temp == 0) && (isSet(fs, "top-k") || isSet(fs, "top-p")) {
+				return usagef("--top-k and --top-p apply only when sampling: add --temp (0 = greedy)")
 			}
 			if *hwJSON != "" {
 				*hw = true
 			}
 			if *hw {
+				if *n == 0 {
+					return usagef("--hw and --hw-json report generated tokens, and -n 0 generates none")
+				}
+				if isSet(fs, "kv") && *af.kv != "pim" {
+					return usagef("--hw needs the KV cache in the device; drop --kv %s", *af.kv)
+				}
 				*af.kv = "pim"
+			}
+			if err := af.check(e.stderr); err != nil {
+				return err
+			}
+			if e.checkOnly {
+				return nil
+			}
+			text, err := readPrompt(*prompt, *promptFile, e.stdin)
+			if err != nil {
+				return err
 			}
 			l, err := loadModel(*dir)
 			if err != nil {
 				return err
 			}
 			defer l.close()
-			text := *prompt
 			if *chat {
 				if text, err = chatPrompt(l.dir, text); err != nil {
 					return err
@@ -67,6 +86,9 @@ template. --method and --budget choose the sparse attention method.`,
 			capacity := *af.ctx
 			if capacity == 0 {
 				capacity = min(l.model.Config.MaxContext(), len(ids)+*n)
+			}
+			if err := af.checkModel(l); err != nil {
+				return err
 			}
 			if len(ids)+*n > capacity {
 				return fmt.Errorf("prompt of %d tokens + %d new tokens exceeds the context of %d tokens (the model allows %d)",
@@ -124,4 +146,34 @@ template. --method and --budget choose the sparse attention method.`,
 			return nil
 		}
 	},
+}
+
+// readPrompt is the prompt from -p TEXT, -p - (stdin) or --prompt-file.
+func readPrompt(prompt, file string, stdin io.Reader) (string, error) {
+	var data []byte
+	var err error
+	switch {
+	case file != "":
+		data, err = os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--prompt-file: %w", err)
+		}
+	case prompt == "-":
+		if data, err = io.ReadAll(stdin); err != nil {
+			return "", fmt.Errorf("-p -: reading stdin: %w", err)
+		}
+	default:
+		return prompt, nil
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		src := "--prompt-file " + file
+		if file == "" {
+			src = "-p - (stdin)"
+		}
+		return "", fmt.Errorf("%s: the prompt is empty", src)
+	}
+	if !utf8.Valid(data) {
+		return "", fmt.Errorf("--prompt-file %s: not UTF-8 text", file)
+	}
+	return string(data), nil
 }

@@ -30,17 +30,17 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 	args: "",
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		modelName := fs.String("model", "mistral-7b", "model preset or `PATH` to an HF config.json")
-		lin := fs.Int("lin", 2048, "prompt tokens in the KV cache before the first decode step")
-		lout := fs.Int("lout", 2048, "AttAcc's Lout: decode steps 1..Lout-1")
-		batch := fs.Int("batch", 16, "requests decoded together")
-		method := fs.String("method", "", "attention method: "+strings.Join(system.MethodNames(), ", ")+" (default: full, or the table's method)")
+		lin := intFlag(fs, "lin", 2048, 0, maxCount, "prompt tokens in the KV cache before the first decode step")
+		lout := intFlag(fs, "lout", 2048, 2, maxCount, "AttAcc's Lout: decode steps 1..Lout-1")
+		batch := intFlag(fs, "batch", 16, 1, maxCount, "requests decoded together")
+		method := enumFlag(fs, "method", "", append([]string{""}, system.MethodNames()...), "attention method (default \"\": full, or the table's method)")
 		tableFile := fs.String("budget-table", "", "STARC artifact kv_budget table `FILE` (one budget per decode step)")
 		traceFile := fs.String("trace", "", "replay the row activations of a starc access trace `FILE`")
 		compat := fs.Bool("attacc-compat", false, "reproduce AttAcc's modelling choices")
 		asCSV := fs.Bool("csv", false, "print AttAcc's CSV row")
 		asJSON := fs.Bool("json", false, "print the result as JSON")
 		steps := fs.Bool("steps", false, "with --csv or --json: include one row per decode step")
-		fromLayer := fs.Int("from-layer", 2, "with --trace: first layer whose rows count (the sparse layers)")
+		fromLayer := intFlag(fs, "from-layer", 2, 0, maxCount, "with --trace: first layer whose rows count (the sparse layers)")
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("unexpected arguments %q", args)
@@ -48,8 +48,17 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 			if *asCSV && *asJSON {
 				return usagef("--csv and --json exclude each other")
 			}
+			if *steps && !*asCSV && !*asJSON {
+				return usagef("--steps needs --csv or --json (the summary has no per-step rows)")
+			}
 			if *tableFile != "" && *traceFile != "" {
 				return usagef("--budget-table and --trace exclude each other")
+			}
+			if isSet(fs, "from-layer") && *traceFile == "" {
+				return usagef("--from-layer applies only with --trace")
+			}
+			if e.checkOnly {
+				return nil
 			}
 			m, err := system.LookupModel(*modelName)
 			if err != nil {

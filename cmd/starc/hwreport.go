@@ -27,7 +27,7 @@ type hwReport struct {
 }
 
 func newHWReport(w io.Writer, device *attention.PIM) *hwReport {
-	return &hwReport{w: w, device: device}
+	return &hwReport{w: w, device: device, rows: []hwRow{}} // never JSON null
 }
 
 // token closes the device's accounting of the pass that produced id.

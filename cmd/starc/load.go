@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 
 	"starc/attention"
 	"starc/model"
@@ -17,8 +19,15 @@ import (
 	"starc/weights"
 )
 
-// defaultModelDir is where the README's set-up puts SmolLM2-135M-Instruct.
+// defaultModelDir is where the README's set-up puts SmolLM2-135M-Instruct,
+// relative to the repository. loadModel looks for it in several places.
 const defaultModelDir = "models/smollm2-135m-instruct"
+
+// modelFlag defines -m, the model directory.
+func modelFlag(fs *flag.FlagSet) *string {
+	return fs.String("m", defaultModelDir, "model `DIR` (HF layout); by default $STARC_MODEL, else "+defaultModelDir+
+		" in the repository holding the starc binary, else in the current directory")
+}
 
 // loaded is an open checkpoint with its model and tokenizer.
 type loaded struct {
@@ -29,10 +38,13 @@ type loaded struct {
 }
 
 func loadModel(dir string) (*loaded, error) {
-	if _, err := os.Stat(dir); err != nil {
-		if errors.Is(err, os.ErrNotExist) && dir == defaultModelDir {
-			return nil, fmt.Errorf("model directory %s not found: run scripts/setup-model.sh first (see README)", dir)
+	if dir == defaultModelDir {
+		var err error
+		if dir, err = findDefaultModel(); err != nil {
+			return nil, err
 		}
+	}
+	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("model directory: %w", err)
 	}
 	ckpt, err := weights.OpenCheckpoint(dir)
@@ -61,10 +73,51 @@ func loadModel(dir string) (*loaded, error) {
 	return &loaded{ckpt: ckpt, model: m, tok: tok, dir: dir}, nil
 }
 
+// findDefaultModel resolves the default -m: $STARC_MODEL, then the models/
+// directory of the repository the running binary belongs to (bin/starc or
+// a go-run build inside it), then the current directory. The error lists
+// every path tried.
+func findDefaultModel() (string, error) {
+	if dir := os.Getenv("STARC_MODEL"); dir != "" {
+		return dir, nil // named explicitly: any error is about this path
+	}
+	var tried []string
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			if root := repoRoot(filepath.Dir(exe)); root != "" {
+				tried = append(tried, filepath.Join(root, defaultModelDir))
+			}
+		}
+	}
+	tried = append(tried, defaultModelDir)
+	for _, dir := range tried {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("default model not found (tried $STARC_MODEL (unset), %s): run scripts/setup-model.sh (see README) or pass -m DIR",
+		strings.Join(tried, ", "))
+}
+
+// repoRoot is the nearest directory at or above dir holding starc's go.mod.
+func repoRoot(dir string) string {
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(data, []byte("module starc\n")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
 func (l *loaded) close() { l.ckpt.Close() }
 
-// attnFlags are the attention flags generate and ppl share.
+// attnFlags are the attention flags generate, ppl and sweep share.
 type attnFlags struct {
+	fs          *flag.FlagSet
 	method      *string
 	budget      *int
 	denseLayers *int
@@ -83,25 +136,93 @@ type attnFlags struct {
 	trace       *string
 }
 
+// maxThreads bounds --threads: the worker pool's limit is far higher, but
+// beyond this a run only slows down.
+const maxThreads = 1024
+
 func addAttnFlags(fs *flag.FlagSet, defaultCtx int) *attnFlags {
 	return &attnFlags{
-		method:      fs.String("method", "full", "attention method: "+fmt.Sprint(attention.Names())),
-		budget:      fs.Int("budget", 0, "KV tokens each head attends to per decode step (0 = all)"),
-		denseLayers: fs.Int("dense-layers", 2, "layers that always attend densely (sparse methods; released STARC/Quest: 2)"),
-		window:      fs.Int("window", 64, "starc: tokens per clustering window"),
-		clusterSize: fs.Int("cluster-size", 16, "starc: target tokens per cluster"),
-		recluster:   fs.Int("recluster", 64, "starc: decode tokens buffered before they are clustered"),
-		kmeansInit:  fs.String("kmeans-init", "first", "starc: k-means initialisation: first, random or kmeans++"),
-		pageSize:    fs.Int("page-size", 16, "quest: tokens per page"),
-		sparqRank:   fs.Int("sparq-rank", 0, "sparq: query components for approximate scores (0 = head_dim/8)"),
-		sinks:       fs.Int("sinks", 4, "streaming: attention-sink tokens kept"),
+		fs:          fs,
+		method:      enumFlag(fs, "method", "full", attention.Names(), "attention method"),
+		budget:      intFlag(fs, "budget", 0, 0, maxCount, "sparse methods: KV tokens each query head attends to per decode step; 0 = all"),
+		denseLayers: intFlag(fs, "dense-layers", 2, 0, maxCount, "sparse methods: layers that always attend densely (released STARC/Quest: 2)"),
+		window:      intFlag(fs, "window", 64, 1, maxCount, "starc: tokens per clustering window"),
+		clusterSize: intFlag(fs, "cluster-size", 16, 1, maxCount, "starc: target tokens per cluster"),
+		recluster:   intFlag(fs, "recluster", 64, 1, maxCount, "starc: decode tokens buffered before they are clustered"),
+		kmeansInit:  enumFlag(fs, "kmeans-init", "first", []string{"first", "random", "kmeans++"}, "starc: k-means initialisation"),
+		pageSize:    intFlag(fs, "page-size", 16, 1, maxCount, "quest, quest-kernel: tokens per page"),
+		sparqRank:   intFlag(fs, "sparq-rank", 0, 0, maxCount, "sparq: query components for approximate scores; 0 = head_dim/8"),
+		sinks:       intFlag(fs, "sinks", 4, 1, maxCount, "streaming: attention-sink tokens kept"),
 		seed:        fs.Uint64("seed", 0, "random seed (sampling, randomised k-means)"),
-		threads:     fs.Int("threads", runtime.NumCPU(), "worker threads"),
-		ctx:         fs.Int("ctx", defaultCtx, "context capacity in tokens (0 = the model's)"),
-		kv:          fs.String("kv", "dense", "where the KV cache lives: dense (host float32) or pim (the simulated HBM3-PIM device, FP16)"),
-		layout:      fs.String("layout", "gqa", "pim: KV layout, gqa (K/V read once per KV head) or attacc (one copy per query head, as AttAcc)"),
-		trace:       fs.String("trace", "", "record the rows every decode step reads to `FILE` (pim trace, JSON lines)"),
+		threads:     intFlag(fs, "threads", runtime.NumCPU(), 1, maxThreads, "worker threads (more than the CPUs is allowed but slower)"),
+		ctx:         intFlag(fs, "ctx", defaultCtx, 0, maxCount, "context capacity in tokens; 0 = the model's"),
+		kv:          enumFlag(fs, "kv", "dense", []string{"dense", "pim"}, "where the KV cache lives (dense: host float32; pim: the simulated HBM3-PIM device, FP16)"),
+		layout:      enumFlag(fs, "layout", "gqa", []string{"gqa", "attacc"}, "with --kv pim, the KV layout (gqa: K/V read once per KV head; attacc: one copy per query head, as AttAcc)"),
+		trace:       outputFlag(fs, "trace", "record the rows every decode step reads to `FILE` (pim trace, JSON lines)"),
 	}
+}
+
+// methodKnobs lists the flags that only some methods read.
+var methodKnobs = []struct {
+	flag    string
+	methods []string
+}{
+	{"window", []string{"starc"}},
+	{"cluster-size", []string{"starc"}},
+	{"recluster", []string{"starc"}},
+	{"kmeans-init", []string{"starc"}},
+	{"page-size", []string{"quest", "quest-kernel"}},
+	{"sparq-rank", []string{"sparq"}},
+	{"sinks", []string{"streaming"}},
+}
+
+// check refuses attention flags that contradict each other or would be
+// ignored by the methods that run (--method, or the methods listed), and
+// warns on w (if not nil) about choices that are allowed but probably not
+// meant. It needs no model: commands call it before loading one.
+func (a *attnFlags) check(w io.Writer, methods ...string) error {
+	if len(methods) == 0 {
+		methods = []string{*a.method}
+	}
+	sparse := slices.ContainsFunc(methods, func(m string) bool { return m != "full" })
+	for _, k := range methodKnobs {
+		if isSet(a.fs, k.flag) && !slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(k.methods, m) }) {
+			return usagef("--%s applies only to --method %s (running %s)", k.flag, strings.Join(k.methods, " or "), strings.Join(methods, ", "))
+		}
+	}
+	if !sparse && isSet(a.fs, "dense-layers") {
+		return usagef("--dense-layers applies only to sparse methods; --method full attends densely everywhere")
+	}
+	if !sparse && *a.budget > 0 {
+		return usagef("--budget %d has no effect with --method full, which attends to every token: drop --budget or choose a sparse --method", *a.budget)
+	}
+	if isSet(a.fs, "layout") && *a.kv != "pim" {
+		return usagef("--layout applies only with --kv pim (the KV cache is in host memory with --kv %s)", *a.kv)
+	}
+	if w == nil {
+		return nil
+	}
+	if sparse && *a.budget == 0 && a.fs.Lookup("budgets") == nil {
+		fmt.Fprintf(w, "starc: warning: --method %s without --budget attends to every token (0 = all); give --budget N to make it sparse\n", strings.Join(methods, ","))
+	}
+	if n := runtime.NumCPU(); *a.threads > n {
+		fmt.Fprintf(w, "starc: warning: --threads %d is more than the %d CPUs; the run will be slower, not faster\n", *a.threads, n)
+	}
+	return nil
+}
+
+// checkModel refuses flags the loaded model cannot honour.
+func (a *attnFlags) checkModel(l *loaded) error {
+	c := l.model.Config
+	switch {
+	case *a.denseLayers > c.Layers:
+		return usagef("--dense-layers %d: the model has %d layers", *a.denseLayers, c.Layers)
+	case *a.sparqRank > c.HeadDim:
+		return usagef("--sparq-rank %d: the model's heads have %d components", *a.sparqRank, c.HeadDim)
+	case *a.ctx > c.MaxContext():
+		return usagef("--ctx %d exceeds the model's context of %d tokens", *a.ctx, c.MaxContext())
+	}
+	return nil
 }
 
 // config is the attention configuration the flags describe.
@@ -122,24 +243,18 @@ type runState struct {
 }
 
 // newState builds the run state with the chosen KV store and attention method.
+// The flags were range-checked when parsed; newState also runs check and
+// checkModel, so every command using it refuses the same contradictions.
 func (a *attnFlags) newState(l *loaded, capacity int) (*runState, error) {
-	if *a.threads < 1 {
-		return nil, usagef("--threads %d: want at least 1", *a.threads)
+	if err := a.check(nil); err != nil {
+		return nil, err
 	}
-	if *a.budget < 0 {
-		return nil, usagef("--budget %d: want 0 (all) or a positive token count", *a.budget)
+	if err := a.checkModel(l); err != nil {
+		return nil, err
 	}
-	var layout pim.Layout
-	switch *a.layout {
-	case "gqa":
-		layout = pim.LayoutGQA
-	case "attacc":
+	layout := pim.LayoutGQA
+	if *a.layout == "attacc" {
 		layout = pim.LayoutAttAcc
-	default:
-		return nil, usagef("--layout %q: want gqa or attacc", *a.layout)
-	}
-	if *a.kv != "dense" && *a.kv != "pim" {
-		return nil, usagef("--kv %q: want dense or pim", *a.kv)
 	}
 	c := a.config(l, capacity)
 	if *a.method == "full" {
@@ -180,32 +295,6 @@ func (rs *runState) finish() error {
 		return fmt.Errorf("writing %s: %w", rs.tracePath, err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, so an existing file is never left half-written.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	mode := os.FileMode(0o644) // CreateTemp makes the file private; keep an existing file's mode
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func writeJSONFile(path string, v any) error {

@@ -10,15 +10,20 @@
 //
 //	generate   generate text from a prompt
 //	ppl        perplexity of a text file
+//	sweep      accuracy versus KV budget for several attention methods
 //	convert    convert a GGUF checkpoint to an HF directory
 //	hw         hardware cost of attention on the paper's configurations
+//	trace      turn an access trace into the STARC artifact's kv_budget table
 //	help       help on a command
 //
 // Run "starc help <command>" for its flags. A usage error exits with
-// status 2, a runtime error prints "starc: <error>" and exits with 1.
+// status 2, a runtime error prints "starc: <error>" and exits with 1. The
+// first SIGINT or SIGTERM stops the command cleanly (exit 130 or 143), a
+// second one exits at once.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +33,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 )
 
 // command is one subcommand. run gets the flags already parsed.
@@ -44,21 +50,58 @@ type command struct {
 type env struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
+	// checkOnly stops every command after its flags and arguments are
+	// validated, before it reads a model or writes anything (the flag fuzz
+	// test runs commands this way).
+	checkOnly bool
 }
 
 var commands = []*command{generateCommand, pplCommand, sweepCommand, convertCommand, hwCommand, traceCommand}
 
-// usageError is a mistake in the command line: print help, exit 2.
+// usageError is a mistake in the command line: exit 2 with a pointer to -h.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + signalName(i.sig) }
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// exitStatus is the shell's convention for a death by signal: 128 + number.
+func exitStatus(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first SIGINT or SIGTERM cancels the command's context: every
+		// command stops at its next check and removes its temporaries. A
+		// second one exits at once, removing the temporaries of files being
+		// written.
+		sig := <-signals
+		fmt.Fprintf(os.Stderr, "\nstarc: %s: stopping (send it again to exit at once)\n", signalName(sig))
+		cancel(interrupted{sig})
+		sig = <-signals
+		removeTemporaries()
+		os.Exit(exitStatus(sig))
+	}()
 	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
-	stop()
 	os.Exit(code)
 }
 
@@ -77,66 +120,111 @@ func run(ctx context.Context, args []string, e *env) int {
 		}
 		c := lookup(rest[0])
 		if c == nil {
-			fmt.Fprintf(e.stderr, "starc: unknown command %q\n", rest[0])
-			printMainUsage(e.stderr)
+			fmt.Fprintf(e.stderr, "starc: unknown command %q; commands: %s\n", rest[0], commandNames())
 			return 2
 		}
 		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		addProfileFlags(fs)
 		c.flags(fs)
 		printUsage(e.stdout, c, fs)
 		return 0
 	}
 	c := lookup(name)
 	if c == nil {
-		fmt.Fprintf(e.stderr, "starc: unknown command %q\n", name)
-		printMainUsage(e.stderr)
+		fmt.Fprintf(e.stderr, "starc: unknown command %q; commands: %s (starc help for more)\n", name, commandNames())
 		return 2
 	}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
-	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` at exit")
+	fs.Usage = func() {}
+	cpuProfile, memProfile := addProfileFlags(fs)
 	body := c.flags(fs)
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(e.stdout, c, fs)
-			return 0
+	positional, err := parseArgs(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(e.stdout, c, fs)
+		return 0
+	}
+	if err != nil {
+		err = usageError{err.Error()} // the flag package's own message names the flag
+	} else {
+		err = checkOutputs(fs)
+	}
+	if err != nil {
+		return report(e, c, err)
+	}
+	var cpu bytes.Buffer
+	if *cpuProfile != "" && !e.checkOnly {
+		if err := pprof.StartCPUProfile(&cpu); err != nil {
+			return report(e, c, fmt.Errorf("-cpuprofile: %w", err))
 		}
-		fmt.Fprintf(e.stderr, "starc %s: %v\n", c.name, err)
-		printUsage(e.stderr, c, fs)
-		return 2
+	}
+	err = body(ctx, e, positional)
+	if *cpuProfile != "" && !e.checkOnly {
+		pprof.StopCPUProfile()
+	}
+	if cause := context.Cause(ctx); err != nil && errors.As(cause, new(interrupted)) {
+		err = cause // the command stopped because of the signal, whatever it says
+	}
+	if err != nil {
+		if *cpuProfile != "" || *memProfile != "" {
+			fmt.Fprintln(e.stderr, "starc: the command failed: profiles not written")
+		}
+		return report(e, c, err)
+	}
+	if e.checkOnly {
+		return 0
 	}
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "starc: %v\n", err)
-			return 1
+		if err := writeFileAtomic(*cpuProfile, cpu.Bytes()); err != nil {
+			return report(e, c, fmt.Errorf("-cpuprofile: %w", err))
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(e.stderr, "starc: %v\n", err)
-			return 1
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	err := body(ctx, e, fs.Args())
 	if *memProfile != "" {
-		if f, ferr := os.Create(*memProfile); ferr == nil {
-			pprof.WriteHeapProfile(f)
-			f.Close()
+		var heap bytes.Buffer
+		if err := pprof.WriteHeapProfile(&heap); err != nil {
+			return report(e, c, fmt.Errorf("-memprofile: %w", err))
+		}
+		if err := writeFileAtomic(*memProfile, heap.Bytes()); err != nil {
+			return report(e, c, fmt.Errorf("-memprofile: %w", err))
 		}
 	}
+	return 0
+}
+
+// addProfileFlags defines the flags every command takes.
+func addProfileFlags(fs *flag.FlagSet) (cpu, mem *string) {
+	return outputFlag(fs, "cpuprofile", "write a CPU profile to `FILE` when the command succeeds"),
+		outputFlag(fs, "memprofile", "write a heap profile to `FILE` when the command succeeds")
+}
+
+// report prints err and returns the exit status: 2 for a usage error (the
+// usage line, then the error last so it stays on screen), 128+signal for
+// an interruption, 1 otherwise.
+func report(e *env, c *command, err error) int {
 	var ue usageError
+	var sig interrupted
 	switch {
-	case err == nil:
-		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "starc %s: %v\n", c.name, err)
-		printUsage(e.stderr, c, fs)
+		fmt.Fprintf(e.stderr, "usage: %s\nRun \"starc %s -h\" for its flags.\nstarc %s: %v\n", synopsis(c), c.name, c.name, err)
 		return 2
-	default:
+	case errors.As(err, &sig):
 		fmt.Fprintf(e.stderr, "starc: %v\n", err)
-		return 1
+		return exitStatus(sig.sig)
 	}
+	fmt.Fprintf(e.stderr, "starc: %v\n", err)
+	return 1
+}
+
+func commandNames() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func synopsis(c *command) string {
+	return strings.TrimSpace("starc " + c.name + " [flags] " + c.args)
 }
 
 func lookup(name string) *command {
@@ -159,7 +247,7 @@ func printMainUsage(w io.Writer) {
 }
 
 func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: %s\n\n%s\n\nFlags:\n", strings.TrimSpace("starc "+c.name+" [flags] "+c.args), strings.TrimSpace(c.long))
+	fmt.Fprintf(w, "usage: %s\n\n%s\n\nFlags:\n", synopsis(c), strings.TrimSpace(c.long))
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)

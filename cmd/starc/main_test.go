@@ -202,7 +202,7 @@ func TestTraceToBudgetTableToHW(t *testing.T) {
 			t.Fatalf("budget line %q outside 1..112", l)
 		}
 	}
-	if code, _, stderr := runStarc(t, "hw", "--model", "llama-3.1-8b", "--lout", "4096", "--trace", trace, "--csv"); code != 0 {
+	if code, _, stderr := runStarc(t, "hw", "--model", "llama-3.1-8b", "--lout", "100", "--trace", trace, "--csv"); code != 0 {
 		t.Fatalf("hw --trace: exit %d: %s", code, stderr)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
 
 	"starc/eval"
 	"starc/tokenizer"
@@ -19,19 +17,23 @@ var pplCommand = &command{
 	short: "perplexity of a text file",
 	long: `Ppl measures perplexity. --protocol chunk (default) is llama.cpp's: the whole file
 is tokenised (with BOS when the tokenizer adds one), cut into non-overlapping
-chunks of --ctx tokens whose first token is set to BOS, and positions ctx/2..ctx-2
-of each chunk are scored; PPL = exp(mean NLL). --protocol stream is STARC's PG-19
-protocol: one-token prefill, then every token through the decode path (so the
-sparse --method chooses the context of every prediction), for at most
---max-tokens predictions.`,
+chunks of --ctx tokens (default 512) whose first token is set to BOS, and
+positions ctx/2..ctx-2 of each chunk are scored; PPL = exp(mean NLL).
+--protocol stream is STARC's PG-19 protocol: --prefill tokens (default 1) are
+prefilled densely, then every token goes through the decode path (so the sparse
+--method chooses the context of every prediction), for --max-tokens predictions
+(default: as many as the text and context allow). Its context defaults to
+--prefill + --max-tokens, up to the model's. The number of tokens to be scored
+is printed before the run starts.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-		dir := fs.String("m", defaultModelDir, "model `DIR` (HF layout)")
+		dir := modelFlag(fs)
 		file := fs.String("f", "", "text `FILE` to score")
-		protocol := fs.String("protocol", "chunk", "chunk (llama.cpp) or stream (STARC PG-19)")
-		maxTokens := fs.Int("max-tokens", 0, "stream: predictions to score at most (0 = as many as fit)")
-		prefill := fs.Int("prefill", 1, "stream: tokens prefilled densely before scoring starts (STARC's PG-19 run: 1)")
+		protocol := enumFlag(fs, "protocol", "chunk", []string{"chunk", "stream"}, "chunk (llama.cpp) or stream (STARC PG-19)")
+		maxTokens := intFlag(fs, "max-tokens", 0, 0, maxCount, "stream: predictions to score; 0 = as many as fit")
+		prefill := intFlag(fs, "prefill", 1, 1, maxCount, "stream: tokens prefilled densely before scoring starts (STARC's PG-19 run: 1)")
 		asJSON := fs.Bool("json", false, "print the result as a JSON object")
-		af := addAttnFlags(fs, 512)
+		af := addAttnFlags(fs, 0)
+		fs.Lookup("ctx").Usage = "context in tokens; 0 = chunk: 512 (llama.cpp's), stream: --prefill + --max-tokens, up to the model's (`N` ≥ 0)"
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("unexpected arguments %q", args)
@@ -39,28 +41,81 @@ sparse --method chooses the context of every prediction), for at most
 			if *file == "" {
 				return usagef("-f: a text file is required")
 			}
-			if *protocol != "chunk" && *protocol != "stream" {
-				return usagef("--protocol %q: want chunk or stream", *protocol)
+			if *protocol == "chunk" {
+				for _, name := range []string{"max-tokens", "prefill"} {
+					if isSet(fs, name) {
+						return usagef("--%s applies only to --protocol stream", name)
+					}
+				}
+				if isSet(fs, "ctx") && *af.ctx < 4 {
+					return usagef("--ctx %d: the chunk protocol needs at least 4 tokens", *af.ctx)
+				}
+			}
+			if *protocol == "stream" && *af.ctx > 0 && *maxTokens > 0 && *prefill+*maxTokens > *af.ctx {
+				return usagef("--prefill %d + --max-tokens %d need a context of %d tokens, more than --ctx %d",
+					*prefill, *maxTokens, *prefill+*maxTokens, *af.ctx)
+			}
+			if *protocol == "stream" && *af.ctx > 0 && *prefill >= *af.ctx {
+				return usagef("--prefill %d leaves nothing to score in a context of --ctx %d", *prefill, *af.ctx)
+			}
+			if err := af.check(e.stderr); err != nil {
+				return err
+			}
+			if e.checkOnly {
+				return nil
 			}
 			text, err := os.ReadFile(*file)
 			if err != nil {
-				return err
+				return fmt.Errorf("-f: %w", err)
 			}
 			if len(text) == 0 {
-				return fmt.Errorf("%s: the file is empty", *file)
+				return fmt.Errorf("-f %s: the file is empty", *file)
 			}
 			l, err := loadModel(*dir)
 			if err != nil {
 				return err
 			}
 			defer l.close()
-			ids := l.tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-			nCtx := *af.ctx
-			if nCtx == 0 {
-				nCtx = l.model.Config.MaxContext()
+			if err := af.checkModel(l); err != nil {
+				return err
 			}
-			if nCtx > l.model.Config.MaxContext() {
-				return usagef("--ctx %d exceeds the model's context of %d tokens", nCtx, l.model.Config.MaxContext())
+			ids := l.tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+			modelCtx := l.model.Config.MaxContext()
+			var nCtx, scored int
+			if *protocol == "chunk" {
+				nCtx = *af.ctx
+				if nCtx == 0 {
+					nCtx = min(512, modelCtx)
+				}
+				chunks := len(ids) / nCtx
+				if chunks == 0 {
+					return fmt.Errorf("-f %s has %d tokens, fewer than one context of %d (lower --ctx)", *file, len(ids), nCtx)
+				}
+				scored = chunks * (nCtx - 1 - nCtx/2)
+				fmt.Fprintf(e.stderr, "ppl: %d tokens of %s: %d chunks of %d, %d tokens to score\n", len(ids), *file, chunks, nCtx, scored)
+			} else {
+				nCtx = *af.ctx
+				if nCtx == 0 {
+					nCtx = modelCtx
+					if *maxTokens > 0 {
+						if *prefill+*maxTokens > modelCtx {
+							return usagef("--prefill %d + --max-tokens %d exceed the model's context of %d tokens", *prefill, *maxTokens, modelCtx)
+						}
+						nCtx = *prefill + *maxTokens
+					}
+				}
+				scored = min(len(ids), nCtx) - *prefill
+				if *maxTokens > 0 {
+					if len(ids) < *prefill+*maxTokens {
+						return fmt.Errorf("-f %s has %d tokens, fewer than --prefill %d + --max-tokens %d", *file, len(ids), *prefill, *maxTokens)
+					}
+					scored = *maxTokens
+				}
+				if scored < 1 {
+					return fmt.Errorf("-f %s has %d tokens: nothing to score after --prefill %d", *file, len(ids), *prefill)
+				}
+				fmt.Fprintf(e.stderr, "ppl: %d tokens of %s: %d prefilled, %d to score through the decode path (context %d)\n",
+					len(ids), *file, *prefill, scored, nCtx)
 			}
 			st, err := af.newState(l, nCtx)
 			if err != nil {
@@ -78,12 +133,8 @@ sparse --method chooses the context of every prediction), for at most
 				}
 				res, err = eval.ChunkPerplexity(ctx, l.model, st.State, ids, bos, nCtx, bar.update)
 			} else {
-				total := min(len(ids), nCtx) - *prefill
-				if *maxTokens > 0 {
-					total = min(total, *maxTokens)
-				}
-				res, err = eval.StreamPerplexity(ctx, l.model, st.State, ids, *prefill, *maxTokens, func(done int, _ float64) {
-					bar.update(done, total)
+				res, err = eval.StreamPerplexity(ctx, l.model, st.State, ids, *prefill, scored, func(done int, _ float64) {
+					bar.update(done, scored)
 				})
 			}
 			bar.done()
@@ -114,54 +165,4 @@ func printPPL(w io.Writer, asJSON bool, res eval.PPLResult, method string, budge
 	_, err := fmt.Fprintf(w, "PPL = %.4f ± %.4f  (%s protocol, ctx %d, %d tokens scored, method %s, budget %d)\n",
 		res.PPL, res.PPLStdErr, res.Protocol, res.Ctx, res.TokensScored, method, budget)
 	return err
-}
-
-// progressBar draws progress on a terminal, or prints a line every 10 %
-// (and at most every few seconds) elsewhere.
-type progressBar struct {
-	w        io.Writer
-	label    string
-	tty      bool
-	start    time.Time
-	lastPct  int
-	lastLine time.Time
-}
-
-func newProgressBar(w io.Writer, label string) *progressBar {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	return &progressBar{w: w, label: label, tty: tty, start: time.Now(), lastPct: -1}
-}
-
-func (p *progressBar) update(done, total int) {
-	if total <= 0 {
-		return
-	}
-	pct := done * 100 / total
-	elapsed := time.Since(p.start)
-	eta := time.Duration(0)
-	if done > 0 {
-		eta = time.Duration(float64(elapsed) * float64(total-done) / float64(done))
-	}
-	if p.tty {
-		const width = 30
-		fill := done * width / total
-		fmt.Fprintf(p.w, "\r%s [%-*s] %d/%d  %s left ", p.label, width,
-			strings.Repeat("=", fill), done, total, eta.Round(time.Second))
-		return
-	}
-	if pct/10 != p.lastPct/10 && (time.Since(p.lastLine) > 2*time.Second || done == total) {
-		fmt.Fprintf(p.w, "%s: %d/%d (%d%%), %s left\n", p.label, done, total, pct, eta.Round(time.Second))
-		p.lastPct, p.lastLine = pct, time.Now()
-	}
-}
-
-func (p *progressBar) done() {
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
 }

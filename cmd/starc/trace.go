@@ -18,11 +18,17 @@ writes the STARC artifact's kv_budget table format: one integer per decode step,
 16 × the mean number of rows read per (layer, KV head) over the sparse layers
 (starc.md §4.5). The table can be replayed with starc hw --budget-table.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-		fromLayer := fs.Int("from-layer", 2, "first layer whose rows count (the sparse layers)")
-		out := fs.String("out", "", "write the table to `FILE` instead of stdout")
+		fromLayer := intFlag(fs, "from-layer", 2, 0, maxCount, "first layer whose rows count (the sparse layers)")
+		out := outputFlag(fs, "out", "write the table to `FILE` instead of stdout")
 		return func(ctx context.Context, e *env, args []string) error {
-			if len(args) != 2 || args[0] != "budget-table" {
-				return usagef("want: trace budget-table TRACE")
+			if len(args) == 0 || args[0] != "budget-table" {
+				return usagef("want: trace budget-table TRACE (flags may come before or after)")
+			}
+			if len(args) != 2 {
+				return usagef("budget-table takes one TRACE file, got %d arguments", len(args)-1)
+			}
+			if e.checkOnly {
+				return nil
 			}
 			table, err := budgetTableFromTrace(args[1], *fromLayer)
 			if err != nil {
