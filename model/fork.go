@@ -24,15 +24,20 @@ import (
 // position order, no model computation. Methods that cluster or page the
 // keys do it on the cell at its first decode step (STARC clusters at its
 // first Prepare), as after a real prefill. Prefill itself is dense in every
-// layer, so the prefilling state's method does not matter.
+// layer, so the prefilling state's method does not matter. With PIM the
+// cell's device holds the prefill's charges in its open step, as after a
+// Prefill: close it with EndStep, and each decode step's report then holds
+// that cell's accesses only (nothing of another cell survives a Restore).
 //
 // The prefill's numbers are those of the prefilling state: with a
 // different thread count or prefill block size than a cell's, they may
 // differ in the last bits from what the cell would have computed.
 //
 // A Snapshot is only read by Restore: one snapshot may seed any number of
-// cells, even concurrently. Its memory is that of the prefilled KV cache
-// (Bytes): at 8K tokens of SmolLM2-135M, 189 MB dense.
+// cells, even concurrently. Its memory (Bytes) is that of the prefilled
+// tokens only, whatever the capacity: for SmolLM2-135M, 46 KB per token
+// (377 MB at 8K), dense (float32 K and V) or PIM (FP16 K and V plus the
+// float32 keys) alike.
 type Snapshot struct {
 	attn   attention.Snapshot
 	pos    int
