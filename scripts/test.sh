@@ -21,7 +21,8 @@ go test -count=1 -timeout 25m ./...
 # and no crasher (golang/go#75804, fixed in Go 1.27).
 fuzztime=${FUZZTIME:-100000x}
 for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode tokenizer:FuzzGPT2Split \
-    model:FuzzParseConfig pim:FuzzReadTrace pim/system:FuzzBudgetTable eval/ruler/jsonl:FuzzParseSamples eval/ruler/jsonl:FuzzParsePredictions eval/ruler/jsonl:FuzzResume; do
+    model:FuzzParseConfig pim:FuzzReadTrace pim/system:FuzzBudgetTable eval/ruler/jsonl:FuzzParseSamples eval/ruler/jsonl:FuzzParsePredictions eval/ruler/jsonl:FuzzResume \
+    cmd/starc:FuzzCLIFlags; do
   pkg=${target%%:*} name=${target##*:}
   if grep -q "func $name(" "$pkg"/*_test.go 2>/dev/null; then
     go test -run='^$' -fuzz="^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime=200x "./$pkg" > /tmp/starc-fuzz.log 2>&1 \
