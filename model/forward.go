@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"unsafe"
 
 	"starc/model/kernels"
@@ -17,7 +18,8 @@ import (
 // then unusable until Reset.
 //
 // Hot path: the whole per-token pass, top to bottom, no allocation.
-func (m *Model) Forward(st *State, token int) ([]float32, error) {
+func (m *Model) Forward(st *State, token int) (_ []float32, err error) {
+	defer recoverFault(&err, debug.SetPanicOnFault(true))
 	c, pool, pos := m.Config, st.pool, st.pos
 	if err := m.check(st, token, 1); err != nil {
 		return nil, err
@@ -61,6 +63,31 @@ func (m *Model) Forward(st *State, token int) ([]float32, error) {
 	}
 	st.pos++
 	return st.logits, nil
+}
+
+// ErrWeightsFault is wrapped by the errors of Forward and Prefill when
+// reading the weights faults: they are views of the memory-mapped
+// checkpoint, so a model.safetensors truncated or replaced in place during
+// the run raises SIGBUS on the next access to a lost page. Forward, Prefill
+// and the kernel pool's workers run with debug.SetPanicOnFault, which turns
+// that fault into a panic they recover into this error. The state is then
+// unusable, and the model too (reload it from an intact file).
+var ErrWeightsFault = errors.New("model: reading the weights faulted: the checkpoint file was truncated or changed during the run")
+
+// recoverFault, deferred with the previous SetPanicOnFault setting, restores
+// it and turns a memory fault into an ErrWeightsFault error. Other panics
+// (programmer errors) go on.
+func recoverFault(err *error, oldPanicOnFault bool) {
+	debug.SetPanicOnFault(oldPanicOnFault)
+	r := recover()
+	if r == nil {
+		return
+	}
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		*err = fmt.Errorf("%w (fault at address %#x)", ErrWeightsFault, f.Addr())
+		return
+	}
+	panic(r)
 }
 
 // ErrNonFinite is wrapped by the errors of Forward, Prefill and PrefillEach
@@ -137,7 +164,8 @@ func (m *Model) PrefillEach(st *State, ids []int, from int, each func(i int, log
 	return m.prefill(context.Background(), st, ids, from, each)
 }
 
-func (m *Model) prefill(ctx context.Context, st *State, ids []int, from int, each func(int, []float32)) error {
+func (m *Model) prefill(ctx context.Context, st *State, ids []int, from int, each func(int, []float32)) (err error) {
+	defer recoverFault(&err, debug.SetPanicOnFault(true))
 	if len(ids) == 0 {
 		return fmt.Errorf("model: prefill of zero tokens")
 	}

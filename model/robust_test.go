@@ -246,3 +246,39 @@ func TestLoadRefusesLayersBeyondConfig(t *testing.T) {
 		t.Fatalf("err = %v, want one naming num_hidden_layers and a layer-2 tensor", err)
 	}
 }
+
+// A checkpoint truncated under a loaded model turns the next weight access
+// (SIGBUS on the lost mmap pages) into ErrWeightsFault, for Forward and for
+// Prefill, on one thread and on several.
+func TestTruncatedWeightsAreAnError(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		for _, path := range []string{"forward", "prefill"} {
+			dir := tinyModel{}.write(t)
+			ckpt, err := weights.OpenCheckpoint(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Load(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := model.NewState(m, model.StateOptions{MaxTokens: 8, Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(filepath.Join(dir, "model.safetensors"), 0); err != nil {
+				t.Fatal(err)
+			}
+			if path == "forward" {
+				_, err = m.Forward(st, 3)
+			} else {
+				_, err = m.Prefill(st, []int{3, 4, 5})
+			}
+			if !errors.Is(err, model.ErrWeightsFault) {
+				t.Errorf("%d threads, %s: err = %v, want ErrWeightsFault", threads, path, err)
+			}
+			st.Close()
+			ckpt.Close()
+		}
+	}
+}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -49,7 +50,17 @@ type Pool struct {
 	scratch [][]float32 // per-worker MatMul panel buffer
 	mv      matVecTask
 	mm      matMulTask
+
+	// failure holds the first panic of the current Run's chunks, which Run
+	// re-raises on the caller once every chunk is done. Workers run with
+	// debug.SetPanicOnFault, so a fault reading memory-mapped weights (a
+	// checkpoint truncated under the run) reaches the caller as a
+	// runtime.Error with an Addr method instead of killing the process.
+	failure atomic.Pointer[chunkPanic]
 }
+
+// chunkPanic carries a recovered panic value from a worker to Run's caller.
+type chunkPanic struct{ value any }
 
 type poolWorker struct {
 	parked atomic.Bool   // set by a worker about to block on wake
@@ -124,6 +135,7 @@ func park(parked *atomic.Bool, wake chan struct{}, ready func() bool) {
 }
 
 func (p *Pool) work(id int) {
+	debug.SetPanicOnFault(true)
 	w := &p.workers[id]
 	var seen uint64 // last generation this worker took part in
 	for {
@@ -148,11 +160,21 @@ func (p *Pool) runChunks(id int, gen uint64) {
 			continue
 		}
 		lo, hi := chunk(p.n, chunks, next)
-		p.task.Do(id, lo, hi)
+		p.do(id, lo, hi)
 		if p.done.Add(1) == int64(chunks) {
 			p.unpark(&p.callerParked, p.callerWake)
 		}
 	}
+}
+
+// do runs one chunk, keeping the first panic of the Run for its caller.
+func (p *Pool) do(id, lo, hi int) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.failure.CompareAndSwap(nil, &chunkPanic{r})
+		}
+	}()
+	p.task.Do(id, lo, hi)
 }
 
 // chunk is piece id of [0, n) split into parts contiguous pieces.
@@ -185,6 +207,9 @@ func (p *Pool) Run(n int, task Task) {
 	p.runChunks(0, gen)
 	park(&p.callerParked, p.callerWake, func() bool { return p.done.Load() == int64(chunks) })
 	p.task = nil
+	if f := p.failure.Swap(nil); f != nil {
+		panic(f.value)
+	}
 }
 
 // MatVec is MatVec with the rows split across the workers (in whole groups
