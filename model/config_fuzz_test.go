@@ -1,6 +1,9 @@
 package model
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // FuzzParseConfig: any config.json either parses into a Config whose
 // derived sizes are consistent, or fails with an error; never a panic.
@@ -17,6 +20,9 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if c.Heads%c.KVHeads != 0 || c.HeadDim <= 0 || c.HeadDim%2 != 0 || c.MaxContext() <= 0 {
 			t.Fatalf("inconsistent config accepted: %+v", c)
+		}
+		if !(c.RMSEps > 0) || math.IsInf(float64(c.RMSEps), 0) {
+			t.Fatalf("rms_norm_eps %g accepted", c.RMSEps)
 		}
 		if len(c.ropeFrequencies()) != c.HeadDim/2 {
 			t.Fatalf("RoPE table of %d frequencies for head dim %d", len(c.ropeFrequencies()), c.HeadDim)

@@ -19,6 +19,9 @@ func FuzzReadTrace(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if tr.Header.Layout != "gqa" && tr.Header.Layout != "attacc" {
+			t.Fatalf("unknown layout %q accepted", tr.Header.Layout)
+		}
 		var buf bytes.Buffer
 		if err := WriteTrace(&buf, tr); err != nil {
 			t.Fatalf("a parsed trace does not write: %v", err)
