@@ -132,7 +132,10 @@ func scoreDir(args []string) error {
 		return err
 	}
 	dir := fs.Arg(0)
-	length, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Clean(dir))))
+	length := 0 // the nearest enclosing directory named by a number: OUT/<length>/pred[/<cell>]
+	for d := filepath.Clean(dir); d != filepath.Dir(d) && length == 0; d = filepath.Dir(d) {
+		length, _ = strconv.Atoi(filepath.Base(d))
+	}
 	sum, err := score.Dir(sc, dir, length)
 	if err != nil {
 		return err
