@@ -17,6 +17,9 @@ import (
 // million-token prompts while keeping a corrupt file from exhausting memory.
 const MaxLineBytes = 64 << 20
 
+// maxLineBytes is the bound in force (tests lower it).
+var maxLineBytes = MaxLineBytes
+
 // Error is a malformed line: the file, the 1-based line number, the field at
 // fault (empty when the line as a whole is) and what is wrong.
 type Error struct {
@@ -58,8 +61,8 @@ func (lr *lineReader) next() (line []byte, complete bool, err error) {
 	lr.buf = lr.buf[:0]
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
-		if len(lr.buf)+len(chunk) > MaxLineBytes+1 { // +1: the newline itself
-			return nil, false, &Error{File: lr.name, Line: lr.num + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+		if len(lr.buf)+len(chunk) > maxLineBytes+1 { // +1: the newline itself
+			return nil, false, &Error{File: lr.name, Line: lr.num + 1, Msg: fmt.Sprintf("line longer than %d bytes", maxLineBytes)}
 		}
 		lr.buf = append(lr.buf, chunk...)
 		lr.pos += int64(len(chunk))

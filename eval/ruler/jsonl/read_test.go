@@ -107,7 +107,13 @@ func TestParseSamplesKeepsRepeatedIndicesAsRULERWritesThem(t *testing.T) {
 }
 
 func TestParseSamplesRefusesOverlongLine(t *testing.T) {
-	big := `{"index":0,"input":"` + strings.Repeat("a", MaxLineBytes) + `","outputs":["b"]}`
+	defer func(n int) { maxLineBytes = n }(maxLineBytes)
+	maxLineBytes = 1 << 17 // two bufio buffers: the line is read in pieces
+	big := `{"index":0,"input":"` + strings.Repeat("a", maxLineBytes) + `","outputs":["b"]}`
+	fits := `{"index":0,"input":"` + strings.Repeat("a", maxLineBytes-40) + `","outputs":["b"]}`
+	if _, err := ParseSamples(strings.NewReader(fits+"\n"), "fits.jsonl"); err != nil {
+		t.Fatalf("a line under the bound: %v", err)
+	}
 	_, err := ParseSamples(strings.NewReader(goodSample+"\n"+big+"\n"), "big.jsonl")
 	var e *Error
 	if !errors.As(err, &e) || e.Line != 2 || !strings.Contains(e.Msg, "longer than") {
