@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"starc/model"
-	"starc/tokenizer"
 )
 
 var generateCommand = &command{
@@ -79,7 +78,10 @@ template. --method and --budget choose the sparse attention method.`,
 					return err
 				}
 			}
-			ids := l.tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+			ids, err := l.encode(ctx, text)
+			if err != nil {
+				return err
+			}
 			if len(ids) == 0 {
 				return fmt.Errorf("the prompt tokenises to zero tokens")
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -114,6 +115,16 @@ func repoRoot(dir string) string {
 }
 
 func (l *loaded) close() { l.ckpt.Close() }
+
+// encode tokenises text as every command does (special tokens added and
+// parsed), stopping when ctx is cancelled.
+func (l *loaded) encode(ctx context.Context, text string) ([]int, error) {
+	ids, err := l.tok.EncodeContext(ctx, text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	if err != nil {
+		return nil, fmt.Errorf("tokenising: %w", err)
+	}
+	return ids, nil
+}
 
 // attnFlags are the attention flags generate, ppl and sweep share.
 type attnFlags struct {

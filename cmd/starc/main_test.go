@@ -187,7 +187,7 @@ func TestTraceToBudgetTableToHW(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ppl: exit %d: %s", code, stderr)
 	}
-	code, out, stderr := runStarc(t, "trace", "budget-table", trace)
+	code, out, stderr := runStarc(t, "trace", "budget-table", trace, "--from-layer", "2") // flags may follow the arguments
 	if code != 0 {
 		t.Fatalf("trace budget-table: exit %d: %s", code, stderr)
 	}

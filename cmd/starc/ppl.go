@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"starc/eval"
-	"starc/tokenizer"
 )
 
 var pplCommand = &command{
@@ -79,7 +78,10 @@ is printed before the run starts.`,
 			if err := af.checkModel(l); err != nil {
 				return err
 			}
-			ids := l.tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+			ids, err := l.encode(ctx, string(text))
+			if err != nil {
+				return err
+			}
 			modelCtx := l.model.Config.MaxContext()
 			var nCtx, scored int
 			if *protocol == "chunk" {
@@ -114,7 +116,7 @@ is printed before the run starts.`,
 				if scored < 1 {
 					return fmt.Errorf("-f %s has %d tokens: nothing to score after --prefill %d", *file, len(ids), *prefill)
 				}
-				fmt.Fprintf(e.stderr, "ppl: %d tokens of %s: %d prefilled, %d to score through the decode path (context %d)\n",
+				fmt.Fprintf(e.stderr, "ppl: %d tokens of %s: %d prefilled, then %d tokens to score through the decode path (context %d)\n",
 					len(ids), *file, *prefill, scored, nCtx)
 			}
 			st, err := af.newState(l, nCtx)

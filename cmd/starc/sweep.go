@@ -10,7 +10,6 @@ import (
 
 	"starc/attention"
 	"starc/eval"
-	"starc/tokenizer"
 )
 
 var sweepCommand = &command{
@@ -96,7 +95,10 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 			if capacity > l.model.Config.MaxContext() {
 				return usagef("--prefill %d + --max-tokens %d exceed the model's context of %d tokens", *prefill, *maxTokens, l.model.Config.MaxContext())
 			}
-			ids := l.tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+			ids, err := l.encode(ctx, string(text))
+			if err != nil {
+				return err
+			}
 			if len(ids) < *prefill+*maxTokens {
 				return fmt.Errorf("-f %s has %d tokens, fewer than --prefill %d + --max-tokens %d", *file, len(ids), *prefill, *maxTokens)
 			}
