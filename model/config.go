@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -64,6 +65,9 @@ type hfConfig struct {
 
 // ParseConfig reads config.json bytes; name is used in error messages.
 func ParseConfig(name string, data []byte) (Config, error) {
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		return Config{}, fmt.Errorf("model: %s: starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON does not allow: save the file without it", name)
+	}
 	var h hfConfig
 	if err := json.Unmarshal(data, &h); err != nil {
 		return Config{}, fmt.Errorf("model: %s: %w", name, err)

@@ -39,6 +39,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{"unknown rope scaling", edit(`"rope_scaling":null`, `"rope_scaling":{"rope_type":"yarn","factor":4}`), "rope_scaling"},
 		{"gelu", edit(`"hidden_act":"silu"`, `"hidden_act":"gelu"`), "hidden_act"},
 		{"not json", `{"model_type":`, "config.json"},
+		{"byte order mark", "\uFEFF" + smolConfig, "byte order mark"},
 		{"eos as string", edit(`"eos_token_id":2`, `"eos_token_id":"x"`), "eos_token_id"},
 	}
 	for _, tc := range cases {

@@ -53,6 +53,9 @@ func TestRunFailureModes(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "system: ") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
+			if strings.Contains(err.Error(), "Config.") {
+				t.Errorf("error %q leaks an internal hint", err)
+			}
 		})
 	}
 }

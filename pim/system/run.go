@@ -149,7 +149,7 @@ func (cfg Config) validate() (plan, error) {
 			}
 		}
 		if steps := cfg.Lout - 1; len(cfg.BudgetTable) < steps && !cfg.PadTable {
-			return p, fmt.Errorf("system: budget table has %d budgets for %d decode steps (Lout %d): lower Lout to %d, extend the table, or pad it with its last value (Config.PadTable, as the STARC artifact does)",
+			return p, fmt.Errorf("system: budget table has %d budgets for %d decode steps (Lout %d): lower Lout to %d or give a budget for every step (the STARC artifact's main.py would repeat the last budget; starc does not guess)",
 				len(cfg.BudgetTable), steps, cfg.Lout, len(cfg.BudgetTable)+1)
 		}
 	}
