@@ -42,7 +42,7 @@ func stories(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 			return
 		}
 		storiesDir = filepath.Join(root, "stories260K")
-		_, storiesErr = convert.Convert(gguf, storiesDir, convert.Options{DType: weights.F32})
+		_, storiesErr = convert.Convert(context.Background(), gguf, storiesDir, convert.Options{DType: weights.F32})
 	})
 	if storiesErr != nil {
 		t.Fatalf("convert stories260K: %v", storiesErr)
