@@ -41,6 +41,7 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 		asJSON := fs.Bool("json", false, "print the result as JSON")
 		steps := fs.Bool("steps", false, "with --csv or --json: include one row per decode step")
 		fromLayer := intFlag(fs, "from-layer", 2, 0, maxCount, "with --trace: first layer whose rows count (the sparse layers)")
+		padTable := fs.Bool("pad-table", false, "with --budget-table or --trace: reuse the last budget for the steps beyond the table, as the STARC artifact does (without it a table shorter than Lout-1 is refused)")
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("unexpected arguments %q", args)
@@ -57,6 +58,9 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 			if isSet(fs, "from-layer") && *traceFile == "" {
 				return usagef("--from-layer applies only with --trace")
 			}
+			if *padTable && *tableFile == "" && *traceFile == "" {
+				return usagef("--pad-table applies only with --budget-table or --trace")
+			}
 			if e.checkOnly {
 				return nil
 			}
@@ -64,7 +68,7 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 			if err != nil {
 				return err
 			}
-			cfg := system.Config{Model: m, Lin: *lin, Lout: *lout, Batch: *batch, Method: *method, AttAccCompat: *compat}
+			cfg := system.Config{Model: m, Lin: *lin, Lout: *lout, Batch: *batch, Method: *method, AttAccCompat: *compat, PadTable: *padTable}
 			switch {
 			case *tableFile != "":
 				if cfg.BudgetTable, err = system.ReadBudgetTableFile(*tableFile); err != nil {

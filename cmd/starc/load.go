@@ -40,8 +40,9 @@ type loaded struct {
 
 func loadModel(dir string) (*loaded, error) {
 	if dir == defaultModelDir {
+		exe, _ := os.Executable()
 		var err error
-		if dir, err = findDefaultModel(); err != nil {
+		if dir, err = findDefaultModel(exe); err != nil {
 			return nil, err
 		}
 	}
@@ -75,19 +76,16 @@ func loadModel(dir string) (*loaded, error) {
 }
 
 // findDefaultModel resolves the default -m: $STARC_MODEL, then the models/
-// directory of the repository the running binary belongs to (bin/starc or
-// a go-run build inside it), then the current directory. The error lists
-// every path tried.
-func findDefaultModel() (string, error) {
+// directory of the repository holding the executable exe (bin/starc), then
+// the current directory. The error lists every path tried.
+func findDefaultModel(exe string) (string, error) {
 	if dir := os.Getenv("STARC_MODEL"); dir != "" {
 		return dir, nil // named explicitly: any error is about this path
 	}
 	var tried []string
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			if root := repoRoot(filepath.Dir(exe)); root != "" {
-				tried = append(tried, filepath.Join(root, defaultModelDir))
-			}
+	if exe, err := filepath.EvalSymlinks(exe); err == nil && exe != "" {
+		if root := repoRoot(filepath.Dir(exe)); root != "" {
+			tried = append(tried, filepath.Join(root, defaultModelDir))
 		}
 	}
 	tried = append(tried, defaultModelDir)
