@@ -12,6 +12,10 @@ type GenerateOptions struct {
 	MaxNew  int      // tokens to generate at most
 	Sampler *Sampler // nil = greedy
 	Stop    []int    // token ids that end generation (EOS); not emitted
+
+	// PrefillProgress, if not nil, is told the prompt tokens prefilled so
+	// far after each prefill block.
+	PrefillProgress func(done, total int)
 }
 
 // Stats reports one generation.
@@ -48,7 +52,7 @@ func Generate(ctx context.Context, m *Model, st *State, prompt []int, opt Genera
 		sampler = NewSampler(0, 0, 1, 0)
 	}
 	t0 := time.Now()
-	logits, err := m.Prefill(st, prompt)
+	logits, err := m.prefillPrompt(ctx, st, prompt, opt.PrefillProgress)
 	if err != nil {
 		return stats, err
 	}
@@ -76,6 +80,24 @@ func Generate(ctx context.Context, m *Model, st *State, prompt []int, opt Genera
 		stats.forwards++
 	}
 	return stats.finish(t1), nil
+}
+
+// prefillPrompt is PrefillContext one block at a time when progress is
+// wanted: the blocks, and so the results, are those of a single call.
+func (m *Model) prefillPrompt(ctx context.Context, st *State, prompt []int, progress func(done, total int)) ([]float32, error) {
+	if progress == nil {
+		return m.PrefillContext(ctx, st, prompt)
+	}
+	var logits []float32
+	for start := 0; start < len(prompt); start += st.block {
+		end := min(start+st.block, len(prompt))
+		var err error
+		if logits, err = m.PrefillContext(ctx, st, prompt[start:end]); err != nil {
+			return nil, err
+		}
+		progress(end, len(prompt))
+	}
+	return logits, nil
 }
 
 func (s Stats) finish(decodeStart time.Time) Stats {

@@ -233,4 +233,21 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	if !regexp.MustCompile(`sweep \[=*\s*\] \d+/2400  ETA `).Match(tty) {
 		t.Errorf("no progress bar with ETA on the terminal:\n%q", tty)
 	}
+
+	// generate's prefill of a long prompt (SmolLM2, a few seconds on one thread).
+	smol := testenv.DefaultModel(t)
+	prompt := filepath.Join(t.TempDir(), "long.txt")
+	book, err := os.ReadFile(testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(prompt, book[:4000], 0o644) // about 1000 tokens, two blocks (the bar in a pipe is the sweep's, above)
+	genArgs := []string{"generate", "-m", smol, "--prompt-file", prompt, "-n", "1", "--threads", "1"}
+	tty, err = exec.Command(script, "-qec", bin+" "+strings.Join(genArgs, " ")+" >/dev/null", "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("generate on a terminal: %v\n%s", err, tty)
+	}
+	if !regexp.MustCompile(`prefill \[=*\s*\] \d+/\d+  ETA `).Match(tty) {
+		t.Errorf("no prefill progress bar on the terminal:\n%q", tty)
+	}
 }

@@ -110,8 +110,14 @@ template. --method and --budget choose the sparse attention method.`,
 			if *hw {
 				report = newHWReport(e.stderr, st.device)
 			}
+			bar := newProgressBar(e.stderr, "prefill")
 			stats, err := model.Generate(ctx, l.model, st.State, ids, model.GenerateOptions{
 				MaxNew: *n, Sampler: model.NewSampler(*temp, *topK, *topP, *af.seed), Stop: stop,
+				PrefillProgress: func(done, total int) {
+					if bar.update(done, total); done == total {
+						bar.done()
+					}
+				},
 			}, func(id int) error {
 				if report != nil {
 					report.token(id, st.Pos())

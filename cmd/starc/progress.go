@@ -37,8 +37,8 @@ func isTerminal(w io.Writer) bool {
 }
 
 func (p *progressBar) update(done, total int) {
-	if !p.tty || total <= 0 || (done < total && time.Since(p.last) < 100*time.Millisecond) {
-		return
+	if !p.tty || total <= 0 || time.Since(p.start) < time.Second || (done < total && time.Since(p.last) < 100*time.Millisecond) {
+		return // not a terminal, or too soon: a wait under a second needs no bar
 	}
 	p.last = time.Now()
 	left := "?"

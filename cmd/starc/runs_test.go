@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"starc/model"
 )
 
 // storyText writes n repetitions of a stories-like paragraph.
@@ -169,5 +171,45 @@ func TestSweepKeepsFinishedRows(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "5 runs") || !strings.Contains(stderr.String(), "finished rows") {
 		t.Errorf("stderr does not announce the runs and the kept rows:\n%s", stderr.String())
+	}
+}
+
+// A prompt of several prefill blocks, prefilled one block at a time to
+// report progress, gives the tokens of a single prefill call.
+func TestGenerateBlockwisePrefillSameTokens(t *testing.T) {
+	dir := stories(t)
+	promptFile := storyText(t, 40) // about 1000 tokens: two blocks of 512
+	code, out, stderr := runStarc(t, "generate", "-m", dir, "--prompt-file", promptFile, "-n", "24", "--threads", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	l, err := loadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	text, _ := os.ReadFile(promptFile)
+	ids, err := l.encode(context.Background(), string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) <= 512 {
+		t.Fatalf("prompt of %d tokens fits one block", len(ids))
+	}
+	st, err := model.NewState(l.model, model.StateOptions{MaxTokens: len(ids) + 24, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dec := l.tok.NewDecoder()
+	var want strings.Builder
+	_, err = model.Generate(context.Background(), l.model, st, ids, model.GenerateOptions{MaxNew: 24, Stop: l.model.Config.EOS},
+		func(id int) error { want.WriteString(dec.Add(id)); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.WriteString(dec.Flush())
+	if strings.TrimSuffix(out, "\n") != want.String() {
+		t.Errorf("blockwise prefill: %q\nsingle prefill: %q", out, want.String())
 	}
 }
