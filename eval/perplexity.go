@@ -144,7 +144,7 @@ func StreamPerplexity(ctx context.Context, m *model.Model, st *model.State, ids 
 	}
 	res.Ctx = n
 	st.Reset()
-	logits, err := m.Prefill(st, ids[:prefill])
+	logits, err := m.PrefillContext(ctx, st, ids[:prefill])
 	if err != nil {
 		return res, err
 	}
