@@ -39,6 +39,9 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 		out := outputFlag(fs, "out", "also write the JSON rows to `FILE` (rewritten after every run)")
 		af := addAttnFlags(fs, 0)
 		fs.Lookup("ctx").Usage = "KV capacity in tokens; 0 = --prefill + --max-tokens (`N` ≥ 0)"
+		for _, name := range []string{"kv", "layout", "trace"} {
+			fs.Lookup(name).Usage = "not used by sweep, which counts rows itself (--row-tokens)"
+		}
 		return func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("unexpected arguments %q", args)
