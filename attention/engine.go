@@ -18,7 +18,8 @@ import (
 type Engine struct {
 	cfg    Config
 	store  Store
-	view   viewer // the store itself when it is host-resident, else nil
+	view   viewer     // the store itself when it holds float32 vectors in host memory, else nil
+	half   halfViewer // the store itself when it holds FP16 vectors in host memory, else nil
 	method Method
 	pool   *kernels.Pool
 
@@ -29,7 +30,7 @@ type Engine struct {
 	mark   []uint64    // [MaxTokens] bit i set when head i of the group chose pos
 	slots  [][]int     // [KVHeads] slots read this step, in position order
 	rows   [][]int     // [QueryHeads] rows of the head's K/V source it attends to
-	gK, gV [][]float32 // [KVHeads][MaxTokens*HeadDim] vectors read from a non-host store
+	gK, gV [][]float32 // [KVHeads][MaxTokens*HeadDim] vectors copied out of a store with no view
 	from   []int       // Move scratch
 
 	// The attention task, set before each parallel run.
@@ -56,6 +57,9 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 	}
 	e := &Engine{cfg: cfg, store: store, method: method, pool: pool}
 	e.view, _ = store.(viewer)
+	if e.view == nil {
+		e.half, _ = store.(halfViewer)
+	}
 	threads := 1
 	if pool != nil {
 		threads = pool.Threads()
@@ -74,7 +78,7 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 	for g := range cfg.KVHeads {
 		e.slots[g] = make([]int, 0, cfg.MaxTokens)
 	}
-	if e.view == nil {
+	if !e.inPlace() {
 		e.gK, e.gV = make([][]float32, cfg.KVHeads), make([][]float32, cfg.KVHeads)
 		for g := range cfg.KVHeads {
 			e.gK[g] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
@@ -83,10 +87,18 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 	}
 	e.task.scores = make([][]float32, threads)
 	e.task.prefill = make([]prefillScratch, threads)
-	e.task.kbuf, e.task.vbuf = make([][]float32, threads), make([][]float32, threads)
-	for w := range threads {
-		e.task.kbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
-		e.task.vbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+	if e.half != nil {
+		e.task.kbuf16, e.task.vbuf16 = make([][]uint16, threads), make([][]uint16, threads)
+		for w := range threads {
+			e.task.kbuf16[w] = make([]uint16, cfg.MaxTokens*cfg.HeadDim)
+			e.task.vbuf16[w] = make([]uint16, cfg.MaxTokens*cfg.HeadDim)
+		}
+	} else {
+		e.task.kbuf, e.task.vbuf = make([][]float32, threads), make([][]float32, threads)
+		for w := range threads {
+			e.task.kbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+			e.task.vbuf[w] = make([]float32, cfg.MaxTokens*cfg.HeadDim)
+		}
 	}
 	for w := range threads {
 		e.task.scores[w] = make([]float32, cfg.MaxTokens)
@@ -208,7 +220,7 @@ func (e *Engine) collectAll(layer, g, n int) {
 	e.read(layer, g, n)
 	for h := g * c.GroupSize(); h < (g+1)*c.GroupSize(); h++ {
 		rows := e.rows[h][:0]
-		if e.view != nil {
+		if e.inPlace() {
 			rows = append(rows, slots...)
 		} else {
 			for i := range n {
@@ -252,7 +264,7 @@ func (e *Engine) collectSelected(layer, g, n int) {
 			continue
 		}
 		row := len(slots)
-		if e.view != nil {
+		if e.inPlace() {
 			row = slotOf[p]
 		}
 		slots = append(slots, slotOf[p])
@@ -266,10 +278,15 @@ func (e *Engine) collectSelected(layer, g, n int) {
 	e.read(layer, g, n)
 }
 
-// read fetches the group's slots from a non-host store and tells observers.
+// read makes the group's read of its slots: a device store is charged for
+// the access (attention then reads its bytes in place), a store with no
+// view copies them out. Observers are told.
 func (e *Engine) read(layer, g, n int) {
 	slots := e.slots[g]
-	if e.view == nil {
+	switch {
+	case e.half != nil:
+		e.half.Charge(layer, g, slots)
+	case e.view == nil:
 		hd := e.cfg.HeadDim
 		e.store.Read(layer, g, slots, e.gK[g][:len(slots)*hd], e.gV[g][:len(slots)*hd])
 	}
@@ -277,6 +294,10 @@ func (e *Engine) read(layer, g, n int) {
 		e.onRead(layer, g, n, slots)
 	}
 }
+
+// inPlace reports whether attention reads the store's own memory, so that
+// rows are slots; otherwise rows index the copies in gK and gV.
+func (e *Engine) inPlace() bool { return e.view != nil || e.half != nil }
 
 func (e *Engine) reportSelection(layer, h, n int) {
 	slotOf := e.slotOf[layer*e.cfg.KVHeads+h/e.cfg.GroupSize()]
@@ -328,8 +349,10 @@ type attendTask struct {
 	pos0, n int // prefill: first position and token count; decode: pos0 = -1
 	scale   float32
 	scores  [][]float32 // [worker][MaxTokens]
-	kbuf    [][]float32 // [worker][MaxTokens*HeadDim] gathered keys
+	kbuf    [][]float32 // [worker][MaxTokens*HeadDim] gathered keys (float32 stores)
 	vbuf    [][]float32 // [worker][MaxTokens*HeadDim] gathered values
+	kbuf16  [][]uint16  // [worker][MaxTokens*HeadDim] gathered keys (FP16 stores)
+	vbuf16  [][]uint16  // [worker][MaxTokens*HeadDim] gathered values
 	prefill []prefillScratch
 }
 
@@ -337,6 +360,7 @@ type attendTask struct {
 // grown on demand (prefill only; decode never touches them).
 type prefillScratch struct {
 	q, k, vt, s, o []float32
+	row            []float32 // [HeadDim] one widened FP16 value row
 }
 
 func grow(b []float32, n int) []float32 {
@@ -352,8 +376,17 @@ func (t *attendTask) Do(worker, lo, hi int) {
 	scores := t.scores[worker]
 	for h := lo; h < hi; h++ {
 		g := h / gs
-		keys, values := e.source(t.layer, g)
 		rows := e.rows[h]
+		if e.half != nil {
+			keys, values := e.half.KeysF16(t.layer, g), e.half.ValuesF16(t.layer, g)
+			if t.pos0 < 0 {
+				attendRowsF16(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores, t.kbuf16[worker], t.vbuf16[worker])
+				continue
+			}
+			t.prefillHeadF16(worker, h, keys, values, rows, hd)
+			continue
+		}
+		keys, values := e.source(t.layer, g)
 		if t.pos0 < 0 {
 			attendRows(t.out[h*hd:(h+1)*hd], t.q[h*hd:(h+1)*hd], keys, values, rows, hd, t.scale, scores, t.kbuf[worker], t.vbuf[worker])
 			continue
@@ -379,6 +412,36 @@ func (t *attendTask) prefillHead(worker, h int, keys, values []float32, rows []i
 			ps.vt[d*total+j] = v
 		}
 	}
+	t.prefillProducts(worker, h, hd)
+}
+
+// prefillHeadF16 is prefillHead over FP16 keys and values, widened as they
+// are gathered into the blocks (exactly: the products are those of a
+// float32 store holding the same values).
+func (t *attendTask) prefillHeadF16(worker, h int, keys, values []uint16, rows []int, hd int) {
+	n, total := t.n, t.pos0+t.n
+	ps := &t.prefill[worker]
+	ps.q, ps.k, ps.vt = grow(ps.q, n*hd), grow(ps.k, total*hd), grow(ps.vt, hd*total)
+	ps.s, ps.o = grow(ps.s, n*total), grow(ps.o, n*hd)
+	for i := range n {
+		copy(ps.q[i*hd:(i+1)*hd], t.q[i*t.qStride+h*hd:i*t.qStride+(h+1)*hd])
+	}
+	ps.row = grow(ps.row, hd)
+	for j, r := range rows[:total] {
+		kernels.F16ToF32(ps.k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
+		kernels.F16ToF32(ps.row, values[r*hd:(r+1)*hd])
+		for d, v := range ps.row {
+			ps.vt[d*total+j] = v
+		}
+	}
+	t.prefillProducts(worker, h, hd)
+}
+
+// prefillProducts finishes a prefill head from the gathered blocks in
+// t.prefill: S = Q·Kᵀ, masked softmax per row, O = S·V into t.out.
+func (t *attendTask) prefillProducts(worker, h, hd int) {
+	n, total := t.n, t.pos0+t.n
+	ps := &t.prefill[worker]
 	kernels.MatMul(ps.s, kernels.Matrix{Rows: total, Cols: hd, DType: kernels.F32, F32: ps.k}, ps.q, n)
 	for i := range n {
 		row := ps.s[i*total : (i+1)*total]
@@ -428,6 +491,32 @@ func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float3
 	kernels.Scale(s, scale)
 	kernels.Softmax(s)
 	kernels.WeightedRowSum(out, s, v, hd)
+}
+
+// attendRowsF16 is attendRows over FP16 keys and values, read in place
+// (consecutive rows) or gathered as FP16 into kbuf and vbuf, widened in the
+// kernels. Its result is attendRows' on the widened vectors, bit for bit.
+func attendRowsF16(out, q []float32, keys, values []uint16, rows []int, hd int, scale float32, scores []float32, kbuf, vbuf []uint16) {
+	m := len(rows)
+	if m == 0 {
+		clear(out)
+		return
+	}
+	s := scores[:m]
+	var k, v []uint16
+	if first := rows[0]; consecutive(rows) {
+		k, v = keys[first*hd:(first+m)*hd], values[first*hd:(first+m)*hd]
+	} else {
+		k, v = kbuf[:m*hd], vbuf[:m*hd]
+		for j, r := range rows {
+			copy(k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
+			copy(v[j*hd:(j+1)*hd], values[r*hd:(r+1)*hd])
+		}
+	}
+	kernels.DotRowsF16(s, k, q)
+	kernels.Scale(s, scale)
+	kernels.Softmax(s)
+	kernels.WeightedRowSumF16(out, s, v, hd)
 }
 
 // consecutive reports whether rows is first, first+1, first+2, ...

@@ -28,7 +28,7 @@ func (d *f16Dense) Write(layer, kvHead, slot int, k, v []float32) {
 // including STARC's physical remap of clusters into device rows.
 func TestPIMStoreEqualsDenseFP16(t *testing.T) {
 	cfg := Config{Layers: 3, QueryHeads: 4, KVHeads: 2, HeadDim: 64, MaxTokens: 400, Budget: 64, DenseLayers: 1}
-	for _, name := range []string{"full", "starc", "quest", "topk"} {
+	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			run := func(store Store) [][]float32 {
 				m, err := New(name, cfg)

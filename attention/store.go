@@ -30,3 +30,17 @@ type viewer interface {
 	Keys(layer, kvHead int) []float32
 	Values(layer, kvHead int) []float32
 }
+
+// halfViewer is implemented by stores that keep the vectors as FP16 bits in
+// host memory (the PIM device's cells): attention reads those bits in place
+// with the FP16 kernels and charges the access through Charge instead of
+// copying through Read.
+type halfViewer interface {
+	// KeysF16 and ValuesF16 return slices indexed by slot ([slot*HeadDim:
+	// (slot+1)*HeadDim]) covering every written slot; they are valid until
+	// the next Write, Move or Reset.
+	KeysF16(layer, kvHead int) []uint16
+	ValuesF16(layer, kvHead int) []uint16
+	// Charge accounts for reading slots, exactly as Read would.
+	Charge(layer, kvHead int, slots []int)
+}

@@ -266,14 +266,33 @@ func (s *KVStore) Write(layer, kvHead, slot int, k, v []float32) {
 	s.chargeWrite(1, false)
 }
 
+// Keys returns the device's FP16 key bits of (layer, kvHead) in place,
+// indexed by slot: slot s is [s·HeadDim, (s+1)·HeadDim), for every slot
+// below Len. The slice is the store's own memory, read-only to the caller
+// (its capacity ends at Len, so an append cannot write into the store) and
+// valid until the next Write, Move, Restore or Reset, which may move it.
+// Reading it charges nothing: charge the access with Charge, as Read does.
+func (s *KVStore) Keys(layer, kvHead int) []uint16 {
+	i := s.index(layer, kvHead)
+	n := s.ctxLen[i] * s.shape.HeadDim
+	return s.k[i][:n:n]
+}
+
+// Values is Keys for the value vectors.
+func (s *KVStore) Values(layer, kvHead int) []uint16 {
+	i := s.index(layer, kvHead)
+	n := s.ctxLen[i] * s.shape.HeadDim
+	return s.v[i][:n:n]
+}
+
 // Len returns the highest written slot + 1 of (layer, kvHead).
 func (s *KVStore) Len(layer, kvHead int) int { return s.ctxLen[s.index(layer, kvHead)] }
 
 // Read copies the K and V vectors of slots into dstK and dstV
 // (len(slots)·HeadDim each, in slot order; FP16-rounded values) and charges
 // the attention access of those slots (see Charge).
-// Hot path: called once per (layer, KV head) per generated token; the FP16
-// widening of the copy dominates its cost (memory-bound).
+// Attention reads the bytes in place instead (Keys, Values and Charge);
+// Read is for callers that want float32 copies.
 func (s *KVStore) Read(layer, kvHead int, slots []int, dstK, dstV []float32) {
 	i := s.index(layer, kvHead)
 	d := s.shape.HeadDim
@@ -293,11 +312,14 @@ func (s *KVStore) Read(layer, kvHead int, slots []int, dstK, dstV []float32) {
 }
 
 // Charge accounts for the attention access of slots without copying data
-// (Read = copy + Charge): the PIM reads every 16-slot group holding a
+// (Read = copy + Charge; attention calls it once per (layer, KV head) per
+// step and reads Keys and Values in place): the PIM reads every 16-slot group holding a
 // requested slot (K and V), activating exactly the rows that hold them, for
 // every query head the layout serves from this copy. Commands, energy,
 // row activations, bytes fetched/used and the channel's cycles (command-level
 // engine on this access pattern, memoised) go into the current step.
+//
+// Hot path: once per (layer, KV head) per generated token.
 func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 	i := s.index(layer, kvHead)
 	d := s.shape.HeadDim
@@ -482,7 +504,7 @@ func (s *KVStore) RecordTrace(on bool) { s.recording = on }
 // Trace returns the trace recorded so far (shared; do not modify).
 func (s *KVStore) Trace() *Trace { return &s.trace }
 
-// f16ToF32Slice widens src into dst. Hot path.
+// f16ToF32Slice widens src into dst.
 func f16ToF32Slice(dst []float32, src []uint16) {
 	dst = dst[:len(src)]
 	for i, h := range src {
