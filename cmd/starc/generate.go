@@ -64,7 +64,7 @@ template. --method and --budget choose the sparse attention method.`,
 			if e.checkOnly {
 				return nil
 			}
-			text, err := readPrompt(*prompt, *promptFile, e.stdin)
+			text, err := readPrompt(ctx, *prompt, *promptFile, e.stdin)
 			if err != nil {
 				return err
 			}
@@ -157,7 +157,7 @@ template. --method and --budget choose the sparse attention method.`,
 }
 
 // readPrompt is the prompt from -p TEXT, -p - (stdin) or --prompt-file.
-func readPrompt(prompt, file string, stdin io.Reader) (string, error) {
+func readPrompt(ctx context.Context, prompt, file string, stdin io.Reader) (string, error) {
 	var data []byte
 	var err error
 	switch {
@@ -167,7 +167,7 @@ func readPrompt(prompt, file string, stdin io.Reader) (string, error) {
 			return "", fmt.Errorf("--prompt-file: %w", err)
 		}
 	case prompt == "-":
-		if data, err = io.ReadAll(stdin); err != nil {
+		if data, err = readAllContext(ctx, stdin); err != nil {
 			return "", fmt.Errorf("-p -: reading stdin: %w", err)
 		}
 	default:
@@ -184,4 +184,24 @@ func readPrompt(prompt, file string, stdin io.Reader) (string, error) {
 		return "", fmt.Errorf("--prompt-file %s: not UTF-8 text", file)
 	}
 	return string(data), nil
+}
+
+// readAllContext reads r to its end, or returns ctx's error as soon as ctx
+// is done (a terminal or a pipe may never end; the reader is abandoned).
+func readAllContext(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(r)
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		return res.data, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -83,7 +83,8 @@ func leftovers(t *testing.T, dir string) []string {
 	return left
 }
 
-// SIGINT and SIGTERM in the middle of convert, hw, ppl and sweep: the
+// SIGINT and SIGTERM in the middle of convert, hw, ppl and sweep, and while
+// generate waits for a prompt on stdin: the
 // process exits within a second with 128+signal, leaves no temporary file or
 // directory, and the output files that existed are untouched (sweep's --out
 // may instead hold the rows finished before the signal).
@@ -106,6 +107,9 @@ func TestSignalsStopEveryCommand(t *testing.T) {
 		{"convert", func(dir string) []string {
 			return []string{"convert", "--force", gguf, filepath.Join(dir, "out")}
 		}, "", 700 * time.Millisecond, "out/precious.txt"},
+		{"generate waiting for stdin", func(dir string) []string {
+			return []string{"generate", "-m", stories, "-p", "-", "--stats", filepath.Join(dir, "stats.json")}
+		}, "", 300 * time.Millisecond, "stats.json"},
 		{"hw", func(dir string) []string {
 			return []string{"hw", "--lout", "4000000", "--lin", "0", "--batch", "1", "--csv", "--steps"}
 		}, "", 700 * time.Millisecond, ""},
@@ -127,6 +131,11 @@ func TestSignalsStopEveryCommand(t *testing.T) {
 				}
 				cmd := exec.Command(bin, tc.args(dir)...)
 				cmd.Dir = dir
+				stdin, err := cmd.StdinPipe() // open, and never written to
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stdin.Close()
 				watch := &stderrWatch{marker: tc.marker, seen: make(chan struct{})}
 				if tc.marker == "" {
 					watch.once.Do(func() { close(watch.seen) })
