@@ -110,7 +110,7 @@ func ChunkPerplexity(ctx context.Context, m *model.Model, st *model.State, ids [
 			chunk[0] = bos
 		}
 		st.Reset()
-		err := m.PrefillEach(st, chunk, first, func(i int, logits []float32) {
+		err := m.PrefillEachContext(ctx, st, chunk, first, func(i int, logits []float32) {
 			if i <= nCtx-2 {
 				acc.add(NLL(logits, chunk[i+1]))
 			}

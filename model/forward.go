@@ -164,6 +164,12 @@ func (m *Model) PrefillEach(st *State, ids []int, from int, each func(i int, log
 	return m.prefill(context.Background(), st, ids, from, each)
 }
 
+// PrefillEachContext is PrefillEach that stops between blocks with ctx's
+// error when ctx is done; st is then unusable until Reset.
+func (m *Model) PrefillEachContext(ctx context.Context, st *State, ids []int, from int, each func(i int, logits []float32)) error {
+	return m.prefill(ctx, st, ids, from, each)
+}
+
 func (m *Model) prefill(ctx context.Context, st *State, ids []int, from int, each func(int, []float32)) (err error) {
 	defer recoverFault(&err, debug.SetPanicOnFault(true))
 	if len(ids) == 0 {
