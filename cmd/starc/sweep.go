@@ -63,9 +63,6 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 				}
 				*budgets = []int{*af.budget}
 			}
-			if isSet(fs, "budget") && !isSet(fs, "method") && !isSet(fs, "methods") {
-				*methods = []string{"full", "starc", "quest", "topk"}
-			}
 			if *af.ctx > 0 && *af.ctx < *prefill+*maxTokens {
 				return usagef("--prefill %d + --max-tokens %d need a context of %d tokens, more than --ctx %d",
 					*prefill, *maxTokens, *prefill+*maxTokens, *af.ctx)
