@@ -24,7 +24,10 @@ package pim
 //     cycles more), and for tiny R the two flushes (16 MV_SB, nBL apart) bound
 //     the end.
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
 // AttAccHeadDim is the head dimension of AttAcc's trace generator.
 const AttAccHeadDim = 128
@@ -136,10 +139,10 @@ const (
 	mvgbLead = 18
 )
 
-// closedFormCycles is the row-level event model (see the file comment). Its
-// cost grows with the number of refreshes, not of rows: between two refreshes
-// full rows repeat with a fixed period and are skipped arithmetically
-// (held equal to the row-by-row walk by TestClosedFormSkipsRowsExactly).
+// closedFormCycles is the row-level event model (see the file comment). Runs
+// of full rows are crossed with rowJumps in O(log rows), refreshes included,
+// so a call costs O(log R) after the first with the same timing (held equal
+// to the row-by-row walk by TestClosedFormSkipsRowsExactly).
 func (g geometry) closedFormCycles(t Timing, R int) int64 {
 	c := t.CCDAB
 	k := g.colsPerToken
@@ -180,24 +183,27 @@ func (g geometry) closedFormCycles(t Timing, R int) int64 {
 		act = next
 		tm = next + t.RCDRD
 	}
-	// skipRows advances over full rows j, j+1, ... (before limit) whose row
-	// switch sees no refresh: once a row's ACTAB is nRCDRD before its first
-	// MAC, each such row starts exactly period cycles after the previous one.
-	hold := max(c*(cpr-1)+t.RTPL, t.RAS-t.RCDRD) // first MAC → PREA of a full row
-	period := hold + t.RP + t.RCDRD
+	// skipRows crosses full rows j, j+1, ... up to limit (each row's MACs,
+	// PREA, any refresh, ACTAB of the next row) once the current row's ACTAB
+	// is nRCDRD before its first MAC, the state rowJumps tabulates.
+	jumps := rowJumpsFor(t, c, cpr)
 	skipRows := func(j, limit int) int {
 		if act != tm-t.RCDRD || j >= limit {
 			return j
 		}
-		// Row j+i switches without a refresh iff tm + i·period + hold + nRP < nextRef.
-		free := nextRef - (tm + hold + t.RP)
-		if free <= 0 {
+		d, ok := jumps.index(nextRef - tm)
+		if !ok {
 			return j
 		}
-		s := min(ceilDiv(free, period), limit-j)
-		tm += s * period
+		for n := limit - j; n > 0; {
+			k := min(bits.Len(uint(n))-1, len(jumps.next)-1)
+			tm += jumps.elapsed[k][d]
+			d = int(jumps.next[k][d])
+			n -= 1 << k
+		}
+		nextRef = tm + d + jumps.dMin
 		act = tm - t.RCDRD
-		return j + s
+		return limit
 	}
 	size := func(j int) int {
 		if j == nRows-1 {
@@ -289,6 +295,81 @@ func (g geometry) closedFormCycles(t Timing, R int) int64 {
 		nextRow(e)
 	}
 	return 0 // unreachable for R > 0
+}
+
+// rowJumps tabulates full-row transitions of the closed form. In the state
+// where a row's ACTAB is nRCDRD before its first MAC (every row but a
+// phase's first), the next row's state depends only on d = next refresh
+// request − first MAC, which stays in (−nRCDRD, nREFI] whenever nREFI exceeds
+// a row plus nRFC (checked while building; otherwise there is no table); the
+// table gives, for 2^k rows from each d, the d reached and the cycles elapsed.
+type rowJumps struct {
+	dMin    int
+	next    [][]int32 // [k][d−dMin]
+	elapsed [][]int   // [k][d−dMin]
+}
+
+// rowJumpLevels bounds the table to 2^23-row jumps (longer runs repeat the top one).
+const rowJumpLevels = 24
+
+type rowJumpKey struct {
+	t       Timing
+	c, cols int
+}
+
+var rowJumpCache sync.Map // rowJumpKey → *rowJumps
+
+// index returns d's table index, false outside the tabulated range or
+// when the timing has no table (rows are then walked one by one).
+func (r *rowJumps) index(d int) (int, bool) {
+	i := d - r.dMin
+	return i, r.next != nil && i >= 0 && i < len(r.next[0])
+}
+
+// rowJumpsFor returns the table for timing t, MACs c cycles apart and rows of
+// cols MACs, building it on first use.
+func rowJumpsFor(t Timing, c, cols int) *rowJumps {
+	key := rowJumpKey{t, c, cols}
+	if v, ok := rowJumpCache.Load(key); ok {
+		return v.(*rowJumps)
+	}
+	hold := max(c*(cols-1)+t.RTPL, t.RAS-t.RCDRD) // first MAC → PREA of a full row
+	r := &rowJumps{dMin: -t.RCDRD}
+	n := t.REFI + t.RCDRD + 1
+	next, elapsed := make([]int32, n), make([]int, n)
+	for i := range n {
+		// One row from first MAC 0 with the next refresh request at d (the
+		// rules of nextRow in closedFormCycles).
+		nextRef, prea := i+r.dMin, hold
+		start := prea + t.RP
+		if nextRef <= prea+t.RP {
+			refAt := max(nextRef, prea+1)
+			for nextRef <= prea+t.RP {
+				nextRef += t.REFI
+			}
+			start = max(start, refAt+t.RFC)
+		}
+		tm := start + t.RCDRD
+		j := nextRef - tm - r.dMin
+		if j < 0 || j >= n { // a timing whose refresh cycle outlasts its interval
+			r.next = nil
+			v, _ := rowJumpCache.LoadOrStore(key, r)
+			return v.(*rowJumps)
+		}
+		next[i], elapsed[i] = int32(j), tm
+	}
+	r.next, r.elapsed = [][]int32{next}, [][]int{elapsed}
+	for k := 1; k < rowJumpLevels; k++ {
+		pn, pe := r.next[k-1], r.elapsed[k-1]
+		nn, ne := make([]int32, n), make([]int, n)
+		for i := range n {
+			mid := pn[i]
+			nn[i], ne[i] = pn[mid], pe[i]+pe[mid]
+		}
+		r.next, r.elapsed = append(r.next, nn), append(r.elapsed, ne)
+	}
+	v, _ := rowJumpCache.LoadOrStore(key, r)
+	return v.(*rowJumps)
 }
 
 // mvgbTimes is what the closed form needs of one channel's MV_GB schedule:

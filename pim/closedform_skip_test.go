@@ -21,17 +21,27 @@ func TestClosedFormSkipsRowsExactly(t *testing.T) {
 	for _, power := range []bool{true, false} {
 		s := HBM3PIM(power)
 		g := attAccGeometry(s, AttAccHeadDim)
-		check := func(R int) {
-			want := g.rowByRowCycles(s.Timing, R, offsets)
-			if got := g.closedFormCycles(s.Timing, R); got != want {
-				t.Fatalf("power limit %v, R=%d: %d cycles, row by row %d", power, R, got, want)
+		check := func(t *testing.T, tm Timing, R int) {
+			want := g.rowByRowCycles(tm, R, offsets)
+			if got := g.closedFormCycles(tm, R); got != want {
+				t.Fatalf("power limit %v, nREFI %d, R=%d: %d cycles, row by row %d", power, tm.REFI, R, got, want)
 			}
 		}
 		for R := 1; R <= 3000; R++ {
-			check(R)
+			check(t, s.Timing, R)
 		}
 		for _, R := range []int{4095, 4096, 4097, 10007, 16384, 33333, 65536, 262144} {
-			check(R)
+			check(t, s.Timing, R)
+		}
+		// Refreshes every few rows, and a refresh interval shorter than a row
+		// plus nRFC (no jump table: rows walked one by one).
+		for _, refi := range []int{1500, 700, 400} {
+			tm := s.Timing
+			tm.REFI = refi
+			for R := 1; R <= 600; R++ {
+				check(t, tm, R)
+			}
+			check(t, tm, 20011)
 		}
 	}
 }
