@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -65,8 +66,10 @@ func Load(ckpt *weights.Checkpoint) (*Model, error) {
 	return LoadWithConfig(ckpt, cfg)
 }
 
-// LoadWithConfig builds a Model from ckpt using an already parsed Config.
-func LoadWithConfig(ckpt *weights.Checkpoint, c Config) (*Model, error) {
+// LoadWithConfig builds a Model from ckpt using an already parsed Config. A
+// weight file truncated while it loads is ErrWeightsFault, as in Forward.
+func LoadWithConfig(ckpt *weights.Checkpoint, c Config) (_ *Model, err error) {
+	defer recoverFault(&err, debug.SetPanicOnFault(true))
 	l := loader{ckpt: ckpt}
 	m := &Model{Config: c}
 	m.Embed = l.matrix("model.embed_tokens.weight", c.Vocab, c.Dim)

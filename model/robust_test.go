@@ -282,3 +282,20 @@ func TestTruncatedWeightsAreAnError(t *testing.T) {
 		}
 	}
 }
+
+// Truncated between opening the checkpoint and building the model: the
+// norm vectors Load copies out of the mapping fault, and Load says so.
+func TestLoadOfTruncatedWeightsIsAnError(t *testing.T) {
+	dir := tinyModel{}.write(t)
+	ckpt, err := weights.OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ckpt.Close()
+	if err := os.Truncate(filepath.Join(dir, "model.safetensors"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.Load(ckpt); !errors.Is(err, model.ErrWeightsFault) {
+		t.Fatalf("err = %v, want ErrWeightsFault", err)
+	}
+}
