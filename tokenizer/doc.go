@@ -41,6 +41,15 @@
 // its internal word cache, which is guarded by a mutex: it is safe for concurrent use. A
 // *StreamDecoder belongs to one goroutine.
 //
+// # Hostile input
+//
+// Regex patterns from tokenizer.json run in a backtracking engine, so one match is bounded
+// to a second: a pattern that backtracks catastrophically on the text makes EncodeContext
+// fail with a *MatchTimeoutError naming the file and the pattern (Encode returns nil).
+// EncodeContext also stops with its context's error, looking at it every 1024 words. A Regex
+// in a Replace decoder is refused at Parse, since Decode has no error to report a timeout
+// with; so is a file that starts with a byte order mark.
+//
 // # BOS and EOS
 //
 // BOS is, in this order of preference: (1) the special token placed before the sequence in the

@@ -19,12 +19,16 @@
 // # Steps and budgets
 //
 // Decode step s = 1..Lout-1 attends over L = Lin+s tokens (AttAcc's
-// convention). With a budget table, step s uses line s (the last line once the
-// table runs out, as the artifact pads it), R = min(ceil(B/16), ceil(L/16))
-// and L_eff = 16R: the selected tokens are assumed packed into whole rows
-// (attacc.md §4.4, starc.md §6.2). The attention of a step depends only on R,
-// so it is computed once per distinct R (Result.DistinctR); the rest of a step
-// is a few hundred flops.
+// convention). With a budget table, step s uses line s; a table shorter than
+// the run is an error unless Config.PadTable repeats its last line, as the
+// artifact pads it (Result.PaddedSteps counts those steps). R = min(ceil(B/16),
+// ceil(L/16)) and L_eff = 16R: the selected tokens are assumed packed into
+// whole rows (attacc.md §4.4, starc.md §6.2). The attention of a step depends
+// only on R, so it is computed once per distinct R (Result.DistinctR); the rest
+// of a step is a few hundred flops. Run keeps no per-step rows: memory is one
+// memo entry per distinct R, and Result.EachStep recomputes the rows for the
+// writers. Config fields are bounded (maxSteps decode steps, fieldLimits on
+// the model shape, a batch of 2^16) so a run's memory and time are its steps'.
 //
 // # AttAccCompat versus the hardware as it is
 //
