@@ -125,6 +125,7 @@ template. --method and --budget choose the sparse attention method.`,
 				_, err := io.WriteString(e.stdout, dec.Add(id))
 				return err
 			})
+			bar.done() // a prefill stopped half-way leaves no bar behind
 			io.WriteString(e.stdout, dec.Flush()+"\n")
 			if err != nil {
 				return err

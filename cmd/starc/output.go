@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // Output files: every flag defined with outputFlag is checked before the
@@ -52,7 +53,7 @@ func checkOutputPath(path string) error {
 		case !fi.Mode().IsRegular():
 			return errors.New("is not a regular file (output files are replaced by a rename)")
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return err
 	}
 	return checkWritableDir(filepath.Dir(path))
