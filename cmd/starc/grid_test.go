@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"starc/internal/testenv"
+)
+
+// gridChildEnv carries a `starc grid` command line (one argument per
+// line) to a child process: the shards and the killed run are separate
+// processes, as on a cluster.
+const gridChildEnv = "STARC_GRID_CHILD_ARGS"
+
+// TestGridChild is the child: it runs the CLI and exits with its code.
+func TestGridChild(t *testing.T) {
+	args := os.Getenv(gridChildEnv)
+	if args == "" {
+		t.Skip("child process of the grid tests")
+	}
+	os.Exit(run(context.Background(), strings.Split(args, "\n"), &env{stdout: os.Stdout, stderr: os.Stderr, stdin: strings.NewReader("")}))
+}
+
+func gridChild(args ...string) *exec.Cmd {
+	c := exec.Command(os.Args[0], "-test.run=^TestGridChild$")
+	c.Env = append(os.Environ(), gridChildEnv+"="+strings.Join(args, "\n"))
+	return c
+}
+
+// tinyGridSpec writes the tiny grid's spec: stories260K, 2 methods × 2
+// budgets (+ full) × 2 perplexity texts of 2 windows each.
+func tinyGridSpec(t *testing.T, dir, name string, windows, tokens int) string {
+	t.Helper()
+	spec := fmt.Sprintf(`{
+  "name": %q,
+  "models": [%q],
+  "methods": ["full", "starc", "quest"],
+  "budgets": [8, 16],
+  "attention": {"dense_layers": 1, "window": 16, "cluster_size": 4, "recluster": 16, "page_size": 4, "kv": "dense"},
+  "perplexity": [
+    {"name": "shakespeare", "file": %q, "tokens": %d, "windows": %d},
+    {"name": "austen", "file": %q, "prefill": 16, "tokens": %d, "windows": %d}
+  ]
+}
+`, name, stories(t), testenv.Shared(t, "data/tinyshakespeare_first20000.txt"), tokens, windows,
+		testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt"), tokens, windows)
+	path := filepath.Join(dir, name+".json")
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// mergeAll merges dir into CSV, JSON and Markdown and returns them.
+func mergeAll(t *testing.T, dir string) [3][]byte {
+	t.Helper()
+	tmp := t.TempDir()
+	files := [3]string{filepath.Join(tmp, "m.csv"), filepath.Join(tmp, "m.json"), filepath.Join(tmp, "m.md")}
+	if code, _, stderr := runStarc(t, "grid", "merge", dir, "--csv", files[0], "--json-out", files[1], "--md", files[2]); code != 0 {
+		t.Fatalf("merge %s: exit %d: %s", dir, code, stderr)
+	}
+	var out [3][]byte
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// The tiny grid run as shards 0/3, 1/3, 2/3 in three processes at once
+// into one directory merges to the same bytes as the grid run in one
+// process; every cell is run by exactly one shard.
+func TestGridShardsMergeEqualsOneProcess(t *testing.T) {
+	tmp := t.TempDir()
+	spec := tinyGridSpec(t, tmp, "tiny", 2, 24)
+	one, sharded := filepath.Join(tmp, "one"), filepath.Join(tmp, "sharded")
+	if code, _, stderr := runStarc(t, "grid", "run", spec, "--out", one, "--jobs", "2"); code != 0 {
+		t.Fatalf("unsharded run: exit %d: %s", code, stderr)
+	}
+	var children []*exec.Cmd
+	var logs []*bytes.Buffer
+	for i := range 3 {
+		c := gridChild("grid", "run", spec, "--out", sharded, "--shard", fmt.Sprintf("%d/3", i))
+		var b bytes.Buffer
+		c.Stderr, c.Stdout = &b, &b
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		children, logs = append(children, c), append(logs, &b)
+	}
+	ran := 0
+	for i, c := range children {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("shard %d/3: %v\n%s", i, err, logs[i])
+		}
+		m := regexp.MustCompile(`(\d+) finished before, (\d+) run now`).FindStringSubmatch(logs[i].String())
+		if m == nil {
+			t.Fatalf("shard %d/3 printed no summary:\n%s", i, logs[i])
+		}
+		var n int
+		fmt.Sscan(m[2], &n)
+		if n == 0 {
+			t.Errorf("shard %d/3 ran no cell", i)
+		}
+		ran += n
+	}
+	if ran != 10 {
+		t.Errorf("the shards ran %d cells together, want each of the 10 once", ran)
+	}
+	a, b := mergeAll(t, one), mergeAll(t, sharded)
+	for i, kind := range []string{"CSV", "JSON", "Markdown"} {
+		if !bytes.Equal(a[i], b[i]) {
+			t.Errorf("merged %s differs between the sharded and the one-process run:\n%s\n----\n%s", kind, a[i], b[i])
+		}
+	}
+	if !bytes.Contains(a[2], []byte("10 cells, 10 done")) {
+		t.Errorf("merged Markdown:\n%s", a[2])
+	}
+	// A rerun of a finished shard runs nothing.
+	if code, _, stderr := runStarc(t, "grid", "run", spec, "--out", sharded, "--shard", "1/3"); code != 0 || !strings.Contains(stderr, "0 run now") {
+		t.Errorf("rerun of a finished shard: exit %d: %s", code, stderr)
+	}
+}
+
+// sampleIndices reads the indices of a samples.jsonl, complete lines only.
+func sampleIndices(t *testing.T, path string) []int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var s struct {
+			Index *int `json:"index"`
+		}
+		if json.Unmarshal([]byte(line), &s) == nil && s.Index != nil {
+			out = append(out, *s.Index)
+		}
+	}
+	return out
+}
+
+// A grid killed with SIGKILL in the middle of a cell (some of its windows
+// written, no result), with a torn line added at the end as a kill inside
+// a write would leave, finishes on the rerun with every window exactly
+// once, and the same result as a run never killed.
+func TestGridResumesAfterKill(t *testing.T) {
+	tmp := t.TempDir()
+	const windows = 40
+	text := testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt")
+	args := func(out string) []string {
+		return []string{"grid", "run", "-m", stories(t), "-f", text, "--methods", "starc", "--budgets", "8", "--dense-layers", "1",
+			"--kv", "dense", "--windows", fmt.Sprint(windows), "--tokens", "200", "--out", out}
+	}
+	out := filepath.Join(tmp, "killed")
+	child := gridChild(args(out)...)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var samples string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		matches, _ := filepath.Glob(filepath.Join(out, "*", "samples.jsonl"))
+		if len(matches) == 1 && len(sampleIndices(t, matches[0])) >= 2 {
+			samples = matches[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatal("no samples after 2 minutes")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	child.Process.Kill()
+	child.Wait()
+	before := sampleIndices(t, samples)
+	if len(before) >= windows {
+		t.Fatalf("the cell finished before the kill (%d windows): make it longer", len(before))
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(samples), "result.json")); err == nil {
+		t.Fatal("result.json exists after a kill in the middle of the cell")
+	}
+	f, err := os.OpenFile(samples, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"index":39,"tokens":200,"nll_su`)
+	f.Close()
+
+	if code, _, stderr := runStarc(t, args(out)...); code != 0 {
+		t.Fatalf("rerun: exit %d: %s", code, stderr)
+	}
+	got := sampleIndices(t, samples)
+	seen := map[int]int{}
+	for _, i := range got {
+		seen[i]++
+	}
+	for i := range windows {
+		if seen[i] != 1 {
+			t.Errorf("window %d written %d times after the resumed run (killed with %d done)", i, seen[i], len(before))
+		}
+	}
+	if len(got) != windows {
+		t.Errorf("%d sample lines, want %d", len(got), windows)
+	}
+	clean := filepath.Join(tmp, "clean")
+	if code, _, stderr := runStarc(t, args(clean)...); code != 0 {
+		t.Fatalf("clean run: exit %d: %s", code, stderr)
+	}
+	a, b := mergeAll(t, out), mergeAll(t, clean)
+	if !bytes.Equal(a[0], b[0]) {
+		t.Errorf("the resumed grid merges to\n%s\nthe uninterrupted one to\n%s", a[0], b[0])
+	}
+}
+
+// A perplexity cell is the stream protocol of `starc sweep` (the
+// reference: eval.Sweep) on the same tokens: same perplexity, recall and
+// rows per head, for full attention and two sparse methods.
+func TestGridPerplexityEqualsSweep(t *testing.T) {
+	dir := stories(t)
+	text := testenv.Shared(t, "data/tinyshakespeare_first20000.txt")
+	knobs := []string{"--dense-layers", "1", "--page-size", "4", "--window", "16", "--cluster-size", "4", "--recluster", "16"}
+	code, stdout, stderr := runStarc(t, append([]string{"sweep", "-m", dir, "-f", text, "--prefill", "4", "--max-tokens", "60",
+		"--methods", "full,starc,quest", "--budgets", "8", "--threads", "1", "--json"}, knobs...)...)
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	var want []struct {
+		Method      string  `json:"method"`
+		PPL         float64 `json:"ppl"`
+		Top10Recall float64 `json:"top10_recall"`
+		MassRecall  float64 `json:"mass_recall"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &want); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	spec := fmt.Sprintf(`{"name": "ref", "models": [%q], "methods": ["full", "starc", "quest"], "budgets": [8],
+  "attention": {"dense_layers": 1, "page_size": 4, "window": 16, "cluster_size": 4, "recluster": 16, "kv": "dense"},
+  "perplexity": [{"name": "s", "file": %q, "prefill": 4, "tokens": 60}]}`, dir, text)
+	specPath := filepath.Join(tmp, "ref.json")
+	os.WriteFile(specPath, []byte(spec), 0o644)
+	out := filepath.Join(tmp, "out")
+	if code, _, stderr := runStarc(t, "grid", "run", specPath, "--out", out); code != 0 {
+		t.Fatalf("grid run: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr = runStarc(t, "grid", "merge", out, "--json-out", filepath.Join(tmp, "m.json"))
+	if code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(tmp, "m.json"))
+	var got struct {
+		Rows []struct {
+			Method      string  `json:"method"`
+			Score       float64 `json:"score"`
+			Top10Recall float64 `json:"top10_recall"`
+			MassRecall  float64 `json:"mass_recall"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rows) != len(want) {
+		t.Fatalf("grid rows %+v, sweep rows %+v", got.Rows, want)
+	}
+	close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
+	for i, w := range want {
+		g := got.Rows[i]
+		if g.Method != w.Method || !close(g.Score, w.PPL) || !close(g.Top10Recall, w.Top10Recall) || !close(g.MassRecall, w.MassRecall) {
+			t.Errorf("%s: grid ppl %.12g recall %.6f/%.6f, sweep ppl %.12g recall %.6f/%.6f", w.Method, g.Score, g.Top10Recall,
+				g.MassRecall, w.PPL, w.Top10Recall, w.MassRecall)
+		}
+	}
+}

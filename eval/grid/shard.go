@@ -1,0 +1,169 @@
+package grid
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Shard is part Index of Count (0 ≤ Index < Count) of a grid.
+type Shard struct{ Index, Count int }
+
+// All is the whole grid as one shard.
+var All = Shard{0, 1}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// maxShards bounds a shard count (Slurm's MaxArraySize is 1001 by default,
+// Kubernetes' Indexed Jobs allow 100000 completions).
+const maxShards = 100000
+
+// ParseShard reads "i/N".
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return Shard{}, fmt.Errorf("%q is not i/N (shard i of N, 0 ≤ i < N)", s)
+	}
+	return checkShard(i, n)
+}
+
+func checkShard(i, n int) (Shard, error) {
+	switch {
+	case n < 1 || n > maxShards:
+		return Shard{}, fmt.Errorf("shard count %d is not in 1..%d", n, maxShards)
+	case i < 0 || i >= n:
+		return Shard{}, fmt.Errorf("shard index %d is not in 0..%d (of %d shards)", i, n-1, n)
+	}
+	return Shard{i, n}, nil
+}
+
+// ShardFromEnv reads the shard a cluster engine gives an array task:
+// Slurm's SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT (or, for arrays
+// such as --array=1-8, SLURM_ARRAY_TASK_MIN and _MAX: index ID−MIN of
+// MAX−MIN+1), or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with
+// count (the Job's completions, given by flag since the pod is not told).
+// ok is false when no engine variable is set.
+func ShardFromEnv(getenv func(string) string, count int) (s Shard, ok bool, err error) {
+	num := func(name string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(getenv(name)))
+		if err != nil {
+			return 0, fmt.Errorf("$%s=%q is not an integer", name, getenv(name))
+		}
+		return n, nil
+	}
+	if getenv("SLURM_ARRAY_TASK_ID") != "" {
+		id, err := num("SLURM_ARRAY_TASK_ID")
+		if err != nil {
+			return s, true, err
+		}
+		if getenv("SLURM_ARRAY_TASK_MIN") != "" && getenv("SLURM_ARRAY_TASK_MAX") != "" {
+			lo, err1 := num("SLURM_ARRAY_TASK_MIN")
+			hi, err2 := num("SLURM_ARRAY_TASK_MAX")
+			if err1 != nil || err2 != nil {
+				return s, true, fmt.Errorf("%v %v", err1, err2)
+			}
+			if getenv("SLURM_ARRAY_TASK_STEP") != "" && getenv("SLURM_ARRAY_TASK_STEP") != "1" {
+				return s, true, fmt.Errorf("$SLURM_ARRAY_TASK_STEP=%s: submit the array with step 1 (--array=0-N)", getenv("SLURM_ARRAY_TASK_STEP"))
+			}
+			if getenv("SLURM_ARRAY_TASK_COUNT") != "" {
+				if c, err := num("SLURM_ARRAY_TASK_COUNT"); err == nil && c != hi-lo+1 {
+					return s, true, fmt.Errorf("$SLURM_ARRAY_TASK_COUNT=%d but MIN..MAX is %d..%d: submit a contiguous array (--array=0-%d)", c, lo, hi, c-1)
+				}
+			}
+			s, err = checkShard(id-lo, hi-lo+1)
+		} else {
+			c, err := num("SLURM_ARRAY_TASK_COUNT")
+			if err != nil {
+				return s, true, err
+			}
+			s, err = checkShard(id, c)
+			if err != nil {
+				return s, true, fmt.Errorf("from $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT: %w", err)
+			}
+			return s, true, nil
+		}
+		if err != nil {
+			return s, true, fmt.Errorf("from $SLURM_ARRAY_TASK_*: %w", err)
+		}
+		return s, true, nil
+	}
+	if getenv("JOB_COMPLETION_INDEX") != "" {
+		id, err := num("JOB_COMPLETION_INDEX")
+		if err != nil {
+			return s, true, err
+		}
+		if count < 1 {
+			return s, true, fmt.Errorf("$JOB_COMPLETION_INDEX=%d is set but the shard count is not: pass --shards N (the Job's completions)", id)
+		}
+		s, err = checkShard(id, count)
+		if err != nil {
+			return s, true, fmt.Errorf("from $JOB_COMPLETION_INDEX and --shards: %w", err)
+		}
+		return s, true, nil
+	}
+	return s, false, nil
+}
+
+// Deal gives every cell of the plan to one shard and returns, per shard,
+// the cells' indices in plan order. Cells of one task workload stay
+// together (they share a prefill); groups are dealt by estimated cost,
+// largest first, each to the least loaded shard (ties: plan order, lowest
+// shard), so shards never overlap and the deal depends on the plan alone.
+func (p *Plan) Deal(shards int) [][]int {
+	type unit struct {
+		cells []int
+		cost  float64
+	}
+	var units []unit
+	byGroup := map[string]int{}
+	for _, c := range p.Cells {
+		if c.Config.Workload.Kind == "task" {
+			if u, ok := byGroup[c.Group]; ok {
+				units[u].cells = append(units[u].cells, c.Index)
+				continue
+			}
+			byGroup[c.Group] = len(units)
+			units = append(units, unit{[]int{c.Index}, c.Cost})
+			continue
+		}
+		units = append(units, unit{[]int{c.Index}, c.Cost})
+	}
+	for i := range units {
+		if len(units[i].cells) > 1 {
+			// a shared prefill, then one decode per cell
+			units[i].cost *= 1 + 0.25*float64(len(units[i].cells)-1)
+		}
+	}
+	order := make([]int, len(units))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case units[a].cost > units[b].cost:
+			return -1
+		case units[a].cost < units[b].cost:
+			return 1
+		}
+		return 0
+	})
+	load := make([]float64, shards)
+	out := make([][]int, shards)
+	for _, u := range order {
+		best := 0
+		for s := 1; s < shards; s++ {
+			if load[s] < load[best] {
+				best = s
+			}
+		}
+		load[best] += units[u].cost
+		out[best] = append(out[best], units[u].cells...)
+	}
+	for _, cells := range out {
+		slices.Sort(cells)
+	}
+	return out
+}
