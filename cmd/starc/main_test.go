@@ -27,6 +27,19 @@ var (
 	storiesDir  string
 )
 
+// TestMain removes what the tests share across the package: the converted
+// stories260K and the built binary.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if storiesDir != "" {
+		os.RemoveAll(filepath.Dir(storiesDir))
+	}
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // stories converts the stories260K GGUF with the CLI, once.
 func stories(t *testing.T) string {
 	t.Helper()
