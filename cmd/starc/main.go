@@ -56,7 +56,7 @@ type env struct {
 	checkOnly bool
 }
 
-var commands = []*command{generateCommand, pplCommand, sweepCommand, gridCommand, convertCommand, hwCommand, traceCommand}
+var commands = []*command{generateCommand, pplCommand, sweepCommand, evalCommand, gridCommand, convertCommand, hwCommand, traceCommand}
 
 // usageError is a mistake in the command line: exit 2 with a pointer to -h.
 type usageError struct{ msg string }
