@@ -104,8 +104,21 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 		e.task.scores[w] = make([]float32, cfg.MaxTokens)
 	}
 	e.task.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
+	if r, ok := method.(keyReader); ok && e.inPlace() {
+		r.readKeysFrom(e)
+	}
 	e.Reset()
 	return e, nil
+}
+
+// Keys implements KeySource over the Engine's store (host-resident stores
+// only: NewEngine binds methods to it only then).
+func (e *Engine) Keys(layer, kvHead, lo, hi int) (f32 []float32, f16 []uint16) {
+	hd := e.cfg.HeadDim
+	if e.half != nil {
+		return nil, e.half.KeysF16(layer, kvHead)[lo*hd : hi*hd]
+	}
+	return e.view.Keys(layer, kvHead)[lo*hd : hi*hd], nil
 }
 
 // OnRead registers f to be told, at every decode step and for every layer

@@ -53,6 +53,7 @@ import (
 // exceeds Window, each batch of buffered tokens is clustered in windows.
 type starc struct {
 	shape  methodShape
+	src    KeySource // the store's keys once bound; nil: each group's keys holds copies
 	km     cluster.KMeans
 	groups []starcGroup   // [Layers*KVHeads]
 	heads  []starcScratch // [Layers*QueryHeads]
@@ -61,7 +62,8 @@ type starc struct {
 // starcGroup is the state of one (layer, KV head). Slots 0..clustered-1
 // hold the windows, cluster by cluster; slots clustered..n-1 the buffer.
 type starcGroup struct {
-	keys      keyLog
+	keys      keyLog    // counts the keys; holds them only when no KeySource is bound
+	window    []float32 // [Window*HeadDim] one window of FP16 keys, widened for K-means
 	started   bool      // first decode Prepare done
 	clustered int       // tokens in windows; the rest is the buffer
 	windows   int       // windows clustered so far
@@ -111,11 +113,13 @@ func newSTARC(c Config) (Method, error) {
 
 func (m *starc) Name() string { return "starc" }
 
+func (m *starc) readKeysFrom(src KeySource) { m.src = src }
+
 func (m *starc) Append(layer, kvHead, pos int, key []float32) {
 	if m.shape.dense(layer, kvHead) {
 		return
 	}
-	m.groups[m.shape.group(layer, kvHead)].keys.append(pos, key, m.shape.cfg)
+	m.groups[m.shape.group(layer, kvHead)].keys.append(pos, key, m.shape.cfg, m.src == nil)
 }
 
 // Prepare clusters what the released code clusters at this step and moves
@@ -154,7 +158,7 @@ func (m *starc) clusterWindow(g *starcGroup, layer, kvHead, lo, hi int, mover Mo
 	km := m.km
 	km.K = (size + c.ClusterSize - 1) / c.ClusterSize
 	km.Seed = windowSeed(c.Seed, layer, kvHead, g.windows)
-	km.Fit(&g.fit, g.keys.keys[lo*hd:hi*hd], size, hd)
+	km.Fit(&g.fit, m.windowKeys(g, layer, kvHead, lo, hi), size, hd)
 
 	g.next = growTo(g.next, km.K)
 	slot := lo
@@ -178,6 +182,24 @@ func (m *starc) clusterWindow(g *starcGroup, layer, kvHead, lo, hi int, mover Mo
 	}
 	g.clustered = hi
 	g.windows++
+}
+
+// windowKeys returns the keys of the not yet clustered tokens lo..hi-1,
+// which sit at slots lo..hi-1: the store's float32 keys in place, the
+// device's FP16 keys widened into the group's window scratch, or the
+// method's own copy when no KeySource is bound.
+func (m *starc) windowKeys(g *starcGroup, layer, kvHead, lo, hi int) []float32 {
+	hd := m.shape.cfg.HeadDim
+	if m.src == nil {
+		return g.keys.keys[lo*hd : hi*hd]
+	}
+	f32, f16 := m.src.Keys(layer, kvHead, lo, hi)
+	if f16 == nil {
+		return f32
+	}
+	g.window = growTo(g.window, len(f16))
+	kernels.F16ToF32(g.window, f16)
+	return g.window
 }
 
 // windowSeed gives every window its own reproducible k-means seed.

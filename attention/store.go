@@ -44,3 +44,24 @@ type halfViewer interface {
 	// Charge accounts for reading slots, exactly as Read would.
 	Charge(layer, kvHead int, slots []int)
 }
+
+// KeySource is the store's keys as a method reads them, so that a method
+// that scores keys needs no copy of its own: the Engine binds itself to
+// every method implementing keyReader when its store keeps the vectors in
+// host memory (Dense, PIM).
+type KeySource interface {
+	// Keys returns the keys of slots lo..hi-1 of (layer, kvHead), row-major
+	// ([slot-lo][HeadDim]), in place: float32 from a Dense store (f16 nil)
+	// or the device's FP16 bits (f32 nil). The rows are read-only and valid
+	// until the next write to the store. A method that never moves tokens
+	// reads position p at slot p.
+	Keys(layer, kvHead, lo, hi int) (f32 []float32, f16 []uint16)
+}
+
+// keyReader is implemented by methods that read the keys from a KeySource
+// once one is bound, instead of keeping the keys Append shows them. Bound
+// before the first Append and never unbound; a method that is never bound
+// (used without an Engine, or over a store with no view) keeps its copy.
+type keyReader interface {
+	readKeysFrom(KeySource)
+}

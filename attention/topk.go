@@ -12,10 +12,13 @@ import (
 // accuracy ceiling of any selection under a token budget and the worst case
 // for row locality (what the STARC paper calls token-wise sparsity).
 //
-// It keeps its own position-ordered copy of the keys (from Append), so its
-// scores do not depend on the physical layout.
+// It scores the store's keys in place (KeySource: float32, or the device's
+// FP16 bits widened in the kernel); it never moves tokens, so position p is
+// slot p. Used without an Engine it keeps its own copy of the keys Append
+// shows it.
 type topK struct {
 	shape  methodShape
+	src    KeySource    // the store's keys once bound; nil: keys holds copies
 	keys   []keyLog     // [Layers*KVHeads]
 	scores []headBuffer // [Layers*QueryHeads]
 }
@@ -31,11 +34,13 @@ func newTopK(c Config) (Method, error) {
 
 func (m *topK) Name() string { return "topk" }
 
+func (m *topK) readKeysFrom(src KeySource) { m.src = src }
+
 func (m *topK) Append(layer, kvHead, pos int, key []float32) {
 	if m.shape.dense(layer, kvHead) {
 		return
 	}
-	m.keys[m.shape.group(layer, kvHead)].append(pos, key, m.shape.cfg)
+	m.keys[m.shape.group(layer, kvHead)].append(pos, key, m.shape.cfg, m.src == nil)
 }
 
 func (m *topK) Prepare(layer, kvHead, n int, _ Mover) {
@@ -47,13 +52,21 @@ func (m *topK) Select(layer, head int, q []float32, n int, dst []int) []int {
 	if all, ok := m.shape.all(n); ok {
 		return appendRange(dst, 0, all)
 	}
-	kl := &m.keys[m.shape.group(layer, m.shape.kvHead(head))]
+	g := m.shape.kvHead(head)
+	kl := &m.keys[m.shape.group(layer, g)]
 	kl.check(n)
 	buf := &m.scores[m.shape.head(layer, head)]
 	hd := m.shape.cfg.HeadDim
 	scores := buf.scores(n)
-	keys := kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: kl.keys[:n*hd]}
-	kernels.MatVec(scores, keys, q[:hd])
+	keys := kl.keys
+	if m.src != nil {
+		var f16 []uint16
+		if keys, f16 = m.src.Keys(layer, g, 0, n); f16 != nil {
+			kernels.DotRowsF16(scores, f16, q[:hd])
+			return appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(n))
+		}
+	}
+	kernels.MatVec(scores, kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: keys[:n*hd]}, q[:hd])
 	return appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(n))
 }
 
@@ -115,20 +128,25 @@ func appendRange(dst []int, lo, hi int) []int {
 	return dst
 }
 
-// keyLog is a position-ordered copy of one (layer, KV head)'s keys. Its
-// backing array is allocated at MaxTokens on the first Append and grows
-// amortised beyond that, so steady-state appends do not allocate.
+// keyLog counts one (layer, KV head)'s keys in position order and, for a
+// method not bound to a KeySource, keeps a copy of them. Its backing array
+// is allocated at MaxTokens on the first kept Append and grows amortised
+// beyond that, so steady-state appends do not allocate.
 type keyLog struct {
-	keys []float32 // [n*HeadDim]
+	keys []float32 // [n*HeadDim] when kept, else empty
 	n    int
 }
 
-func (kl *keyLog) append(pos int, key []float32, c Config) {
+func (kl *keyLog) append(pos int, key []float32, c Config, keep bool) {
 	if pos != kl.n {
 		panic(fmt.Sprintf("attention: key of position %d appended after %d keys (want position order)", pos, kl.n))
 	}
 	if len(key) != c.HeadDim {
 		panic(fmt.Sprintf("attention: key has %d values, want head dim %d", len(key), c.HeadDim))
+	}
+	if !keep {
+		kl.n++
+		return
 	}
 	if kl.keys == nil {
 		kl.keys = make([]float32, 0, c.MaxTokens*c.HeadDim)

@@ -369,15 +369,12 @@ func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 }
 
 // patternCost returns the engine's cost of reading the sorted groups,
-// memoised (the cost depends only on the groups read).
+// memoised by the pattern's shape (see patternKey).
 func (s *KVStore) patternCost(groups []int) patternCost {
 	if len(groups) == 0 {
 		return patternCost{}
 	}
-	s.key = s.key[:0]
-	for _, g := range groups {
-		s.key = append(s.key, byte(g), byte(g>>8), byte(g>>16))
-	}
+	s.patternKey(groups)
 	if c, ok := s.cache[string(s.key)]; ok {
 		return c
 	}
@@ -390,6 +387,53 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 	}
 	s.cache[string(s.key)] = c
 	return c
+}
+
+// patternKey sets s.key to the shape of reading the sorted, distinct
+// groups: their number, then one bit per request of the K phase and one per
+// group of the V phase saying whether it opens another row than the
+// request before it. The request stream (placement.requests) depends on
+// the groups only through the rows and columns it names, and the engine
+// compares rows only for equality and never looks at columns; rows rise
+// with the group inside the K area and inside each V slice (every slice
+// starts on a row boundary, so all slices share the shape of slice 0) and
+// the areas are disjoint. So two patterns with the same key are the same
+// stream up to renaming rows and columns and cost the same, command for
+// command and cycle for cycle (TestPatternKeyIsExact checks it against
+// the engine). STARC's clusters and Quest's pages select different groups
+// every step but few different shapes.
+func (s *KVStore) patternKey(groups []int) {
+	k, cpr := s.pl.g.colsPerToken, s.pl.g.colsPerRow
+	n := len(groups)
+	s.key = append(s.key[:0], byte(n), byte(n>>8), byte(n>>16))
+	var acc byte
+	bits := 0
+	put := func(newRow bool) {
+		if newRow {
+			acc |= 1 << bits
+		}
+		if bits++; bits == 8 {
+			s.key = append(s.key, acc)
+			acc, bits = 0, 0
+		}
+	}
+	prev := -1
+	for _, g := range groups {
+		for kk := range k {
+			row := (g*k + kk) / cpr
+			put(row != prev)
+			prev = row
+		}
+	}
+	prev = -1
+	for _, g := range groups {
+		row := g / cpr
+		put(row != prev)
+		prev = row
+	}
+	if bits > 0 {
+		s.key = append(s.key, acc)
+	}
 }
 
 // Move copies the vectors of slots from[i] to slots to[i] (a permutation or
