@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
@@ -86,10 +85,50 @@ func done(t *grid.Table) []grid.Row {
 	return out
 }
 
+// collapseDepths merges the rows of a needle task at one length over its
+// fixed depths (the heatmap shows the depths): scores and costs are means
+// over the depths, per method and budget.
+func collapseDepths(rows []grid.Row) []grid.Row {
+	var out []grid.Row
+	index := map[string]int{}
+	count := map[string]int{}
+	for _, r := range rows {
+		if r.Depth == nil {
+			out = append(out, r)
+			continue
+		}
+		r.Workload = r.Task + "@" + strconv.Itoa(r.Length) + " (mean over depths)"
+		key := r.Model + "|" + r.Workload + "|" + r.Method + "|" + strconv.Itoa(r.Budget)
+		i, ok := index[key]
+		if !ok {
+			index[key] = len(out)
+			r.Depth = nil
+			out = append(out, r)
+			count[key] = 1
+			continue
+		}
+		o := &out[i]
+		o.Score += r.Score
+		o.RowsPerHead += r.RowsPerHead
+		o.PIMEnergyNJ += r.PIMEnergyNJ
+		o.PIMLatencyNS += r.PIMLatencyNS
+		count[key]++
+	}
+	for key, i := range index {
+		n := float64(count[key])
+		out[i].Score /= n
+		out[i].RowsPerHead /= n
+		out[i].PIMEnergyNJ /= n
+		out[i].PIMLatencyNS /= n
+	}
+	return out
+}
+
 // panelKey is one workload of one model: a panel of the per-workload figures.
 type panelKey struct{ model, workload string }
 
 func panels(rows []grid.Row) ([]panelKey, map[panelKey][]grid.Row) {
+	rows = collapseDepths(rows)
 	var keys []panelKey
 	by := map[panelKey][]grid.Row{}
 	multiModel := false
@@ -430,14 +469,11 @@ func NeedleHeatmaps(rows []grid.Row) ([][]*plot.Plot, error) {
 			title += " at budget " + strconv.Itoa(c.budget)
 		}
 		p := newPlot(title+": "+scoreLabel(metric), "context length (tokens)", "needle depth (%)")
-		cm := moreland.SmoothBlueRed()
 		hi := 100.0
 		if metric == "starc" {
 			hi = 1
 		}
-		cm.SetMin(0)
-		cm.SetMax(hi)
-		hm := plotter.NewHeatMap(h, cm.Palette(64))
+		hm := plotter.NewHeatMap(h, scorePalette(64))
 		hm.Min, hm.Max = 0, hi
 		hm.NaN = color.Gray{Y: 200}
 		p.Add(hm)
@@ -457,6 +493,25 @@ func NeedleHeatmaps(rows []grid.Row) ([][]*plot.Plot, error) {
 		out = append(out, p)
 	}
 	return wrap(out, 3), nil
+}
+
+// scorePalette runs from red (score 0) through pale yellow to green (the
+// best score), so a failing cell stands out and text stays readable.
+type scorePalette int
+
+func (n scorePalette) Colors() []color.Color {
+	stops := [3][3]float64{{215, 48, 39}, {255, 255, 191}, {26, 152, 80}}
+	out := make([]color.Color, n)
+	for i := range out {
+		t := float64(i) / float64(n-1) * 2
+		a, b := stops[0], stops[1]
+		if t > 1 {
+			a, b, t = stops[1], stops[2], t-1
+		}
+		mix := func(k int) uint8 { return uint8(a[k] + (b[k]-a[k])*t + 0.5) }
+		out[i] = color.RGBA{R: mix(0), G: mix(1), B: mix(2), A: 255}
+	}
+	return out
 }
 
 func indexTicks(values []float64) plot.ConstantTicks {
