@@ -186,3 +186,93 @@ func TestCells(t *testing.T) {
 		t.Errorf("cell name %q", name)
 	}
 }
+
+// Cells decoding in lockstep answer what they answer one after another
+// (AnswerConfig.Batch 1, where every step is Forward itself): the same
+// tokens and the same costs, for every method at budgets that bite, with a
+// stop token that ends some answers early (so the batch shrinks as cells
+// finish), in one batch, in batches of 5 (three batches, the last
+// partial) and in batches bounded by memory to 3 cells.
+func TestAnswerBatchedEqualsOneCellAtATime(t *testing.T) {
+	m, tok := stories(t)
+	text, err := os.ReadFile(testenv.Shared(t, "data/tinyshakespeare_first20000.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true})[:300]
+	cells := Cells(attention.Names(), []int{8, 40})
+	const maxNew = 24
+	answer := func(cfg AnswerConfig, stop []int) []Answer {
+		t.Helper()
+		cfg.Base, cfg.DenseLayers, cfg.Threads = m.AttentionConfig(0), 1, 2
+		a, err := NewAnswerer(m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		answers, err := a.Answer(context.Background(), prompt, maxNew, stop, cells)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return answers
+	}
+	// A stop token some answers reach and others do not.
+	free := answer(AnswerConfig{Batch: 1}, nil)
+	stop := []int{free[0].Tokens[maxNew/2]}
+	want := answer(AnswerConfig{Batch: 1}, stop)
+	lengths := map[int]bool{}
+	for _, ans := range want {
+		lengths[len(ans.Tokens)] = true
+	}
+	if len(lengths) < 2 {
+		t.Fatalf("every answer has %v tokens with stop %v: the batch never shrinks", lengths, stop)
+	}
+	perCell := cellBytes(m.AttentionConfig(0), len(prompt)+maxNew)
+	for _, c := range []struct {
+		name string
+		cfg  AnswerConfig
+	}{
+		{"one batch", AnswerConfig{}},
+		{"batches of 5", AnswerConfig{Batch: 5}},
+		{"memory for 3 cells", AnswerConfig{MemoryBytes: 3*perCell + perCell/2}},
+		{"reprefilled, batches of 5", AnswerConfig{Batch: 5, Reprefill: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := answer(c.cfg, stop)
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Errorf("%s: batched %v %+v, one at a time %v %+v", want[i].Cell, got[i].Tokens, got[i].Cost, want[i].Tokens, want[i].Cost)
+				}
+			}
+		})
+	}
+}
+
+func TestCellsPerBatch(t *testing.T) {
+	base := attention.Config{Layers: 30, KVHeads: 3, HeadDim: 64}
+	perCell := cellBytes(base, 2048) // 2 × 46 080 B per token
+	if perCell != 2*46080*2048 {
+		t.Fatalf("cellBytes = %d at 2048 tokens of SmolLM2's shape, want %d", perCell, 2*46080*2048)
+	}
+	for _, c := range []struct {
+		name        string
+		batch       int
+		memory      int64
+		cells, want int
+	}{
+		{"default memory holds 22: capped", 0, 0, 40, maxAutoBatch},
+		{"fewer cells than fit", 0, 0, 5, 5},
+		{"memory for 3", 0, 3*perCell + 1, 40, 3},
+		{"memory for less than one", 0, perCell / 2, 40, 1},
+		{"set", 7, 0, 40, 7},
+		{"set, fewer cells", 7, 0, 4, 4},
+		{"set beyond the automatic cap", 32, 0, 40, 32},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := &Answerer{cfg: AnswerConfig{Base: base, Batch: c.batch, MemoryBytes: c.memory}}
+			if got := a.cellsPerBatch(2048, c.cells); got != c.want {
+				t.Errorf("cellsPerBatch = %d, want %d", got, c.want)
+			}
+		})
+	}
+}
