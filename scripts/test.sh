@@ -14,6 +14,7 @@ bash scripts/setup-model.sh
 
 go vet ./...
 go test -count=1 -timeout 25m ./...
+bash deploy/slurm/test.sh   # a real single-node Slurm: the grid as a job array + dependent merge
 
 # Short fuzzing of every parser (the corpora live in testdata/fuzz). Budgets
 # are execution counts, not durations: a duration -fuzztime races Go's fuzz
@@ -22,7 +23,7 @@ go test -count=1 -timeout 25m ./...
 fuzztime=${FUZZTIME:-100000x}
 for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode tokenizer:FuzzGPT2Split \
     model:FuzzParseConfig pim:FuzzReadTrace pim/system:FuzzBudgetTable eval/ruler/jsonl:FuzzParseSamples eval/ruler/jsonl:FuzzParsePredictions eval/ruler/jsonl:FuzzResume \
-    cmd/starc:FuzzCLIFlags; do
+    cmd/starc:FuzzCLIFlags eval/grid:FuzzParseSpec eval/grid:FuzzParseSamples; do
   pkg=${target%%:*} name=${target##*:}
   if grep -q "func $name(" "$pkg"/*_test.go 2>/dev/null; then
     go test -run='^$' -fuzz="^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime=200x "./$pkg" > /tmp/starc-fuzz.log 2>&1 \
