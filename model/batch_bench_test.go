@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"starc/model"
 )
@@ -57,17 +58,19 @@ func BenchmarkBatchDecode(b *testing.B) {
 	}
 	one := newStates(1, threads)[0]
 	b.Run(fmt.Sprintf("ctx%d/forward", context), func(b *testing.B) {
+		var cpu cpuMeter
 		for i := 0; b.Loop(); i++ {
 			if i%ahead == 0 {
-				b.StopTimer()
+				cpu.pause(b)
 				restore([]*model.State{one})
-				b.StartTimer()
+				cpu.resume(b)
 			}
 			if _, err := m.Forward(one, 200); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportThroughput(b, 1)
+		cpu.pause(b)
+		reportThroughput(b, 1, cpu.total)
 	})
 	states := newStates(16, 1) // single-threaded: the batch runs their attention in parallel
 	tokens := make([]int, len(states))
@@ -81,25 +84,50 @@ func BenchmarkBatchDecode(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer batch.Close()
+			var cpu cpuMeter
 			for i := 0; b.Loop(); i++ {
 				if i%ahead == 0 {
-					b.StopTimer()
+					cpu.pause(b)
 					restore(states[:size])
-					b.StartTimer()
+					cpu.resume(b)
 				}
 				if _, err := batch.Forward(states[:size], tokens[:size]); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportThroughput(b, size)
+			cpu.pause(b)
+			reportThroughput(b, size, cpu.total)
 		})
 	}
 }
 
-// reportThroughput reports tokens/s for size sequences per iteration and
-// the one-minute load average.
-func reportThroughput(b *testing.B, size int) {
-	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "tok/s")
+// cpuMeter adds up the process CPU time of the timed parts of a
+// benchmark, paused and resumed with its timer.
+type cpuMeter struct {
+	total, mark time.Duration
+	running     bool
+}
+
+func (c *cpuMeter) pause(b *testing.B) {
+	if c.running {
+		c.total += processCPUTime() - c.mark
+		c.running = false
+	}
+	b.StopTimer()
+}
+
+func (c *cpuMeter) resume(b *testing.B) {
+	b.StartTimer()
+	c.mark, c.running = processCPUTime(), true
+}
+
+// reportThroughput reports tokens/s for size sequences per iteration, the
+// CPU milliseconds per token (all threads; on a loaded machine, the work
+// itself) and the one-minute load average.
+func reportThroughput(b *testing.B, size int, cpu time.Duration) {
+	tokens := float64(b.N * size)
+	b.ReportMetric(tokens/b.Elapsed().Seconds(), "tok/s")
+	b.ReportMetric(cpu.Seconds()*1e3/tokens, "cpu-ms/tok")
 	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
 		if f := strings.Fields(string(data)); len(f) > 0 {
 			if load, err := strconv.ParseFloat(f[0], 64); err == nil {
