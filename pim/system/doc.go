@@ -55,7 +55,8 @@
 //     energy per KV head; the query-side commands (WRGB, MVSB, MVGB, SFM) once
 //     per query head of the group. The qkv FC is (H+2·KV)·dh/tp wide.
 //   - The model's own FFN: gate, up and down matrices of width
-//     intermediate/tp, SwiGLU activation.
+//     intermediate/tp, SwiGLU activation (Model.GELUFFN, GPT-13B: up and
+//     down only, GELU).
 //   - Energy for the exact instance count (no per-stack rounding), IO constants
 //     per bit (8× AttAcc's), ALU energy for score and context MACs over the
 //     tokens actually read (L_eff), softmax over L_eff.

@@ -29,18 +29,27 @@ type Model struct {
 	// contains "LLAMA" get the 3-matrix SwiGLU FFN; all others (Mistral-7B
 	// included) get the 2-matrix GELU form.
 	AttAccGatedFFN bool `json:"attacc_gated_ffn"`
+
+	// GELUFFN says the model's own FFN is the 2-matrix GELU form (GPT); the
+	// zero value is the 3-matrix SwiGLU of Llama and Mistral. Read only
+	// without AttAccCompat, where the hardware runs the model as it is.
+	GELUFFN bool `json:"gelu_ffn"`
 }
 
 // presets holds the named models. Shapes: AttAcc's model table (attacc.md §3.1)
 // for layers, hidden, heads, head dim and ff_scale; the HF checkpoints for what
 // AttAcc does not record (KV heads, intermediate size, vocabulary):
 // Mistral-7B-v0.1, LLaMA-7B, Llama-3.1-8B. Llama-3.1-8B is not in AttAcc's table;
-// its ff_scale is 14336/4096 and its name contains "LLAMA".
+// its ff_scale is 14336/4096 and its name contains "LLAMA". GPT-13B is the STARC
+// artifact's simulation model (simulator_starc/src/config.py: [40, 5120, 40,
+// 128, 4, 1]): MHA, a 2-matrix GELU FFN of 4·hidden = 20480; it has no
+// checkpoint, so no vocabulary (the system model does not read it).
 var presets = map[string]Model{
-	//               name            layers hidden heads kv  hdim  ffn    vocab   ff_scale  gated
-	"mistral-7b":   {"mistral-7b", 32, 4096, 32, 8, 128, 14336, 32000, 3.5, false},
-	"llama-7b":     {"llama-7b", 32, 4096, 32, 32, 128, 11008, 32000, 8.0 / 3.0, true},
-	"llama-3.1-8b": {"llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, 3.5, true},
+	//               name            layers hidden heads kv  hdim  ffn    vocab   ff_scale  gated  gelu
+	"mistral-7b":   {"mistral-7b", 32, 4096, 32, 8, 128, 14336, 32000, 3.5, false, false},
+	"llama-7b":     {"llama-7b", 32, 4096, 32, 32, 128, 11008, 32000, 8.0 / 3.0, true, false},
+	"llama-3.1-8b": {"llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, 3.5, true, false},
+	"gpt-13b":      {"gpt-13b", 40, 5120, 40, 40, 128, 20480, 0, 4, false, true},
 }
 
 // ModelNames lists the preset names, sorted.

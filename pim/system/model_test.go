@@ -19,6 +19,8 @@ func TestModelPresets(t *testing.T) {
 		{"mistral-7b", 32, 4096, 32, 8, 128, 14336, 32000, 3.5, false},
 		{"llama-7b", 32, 4096, 32, 32, 128, 11008, 32000, 8.0 / 3.0, true},
 		{"llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, 3.5, true},
+		// The STARC artifact's simulator_starc/src/config.py: GPT-13B = [40, 5120, 40, 128, 4, 1].
+		{"gpt-13b", 40, 5120, 40, 40, 128, 4 * 5120, 0, 4, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -28,12 +30,12 @@ func TestModelPresets(t *testing.T) {
 			}
 			got := [7]int{m.Layers, m.Hidden, m.Heads, m.KVHeads, m.HeadDim, m.Intermediate, m.Vocab}
 			want := [7]int{tc.layers, tc.hidden, tc.heads, tc.kv, tc.hdim, tc.ffn, tc.vocab}
-			if got != want || m.AttAccFFScale != tc.ffScale || m.AttAccGatedFFN != tc.gated {
+			if got != want || m.AttAccFFScale != tc.ffScale || m.AttAccGatedFFN != tc.gated || m.GELUFFN != (tc.name == "gpt-13b") {
 				t.Errorf("got %+v", m)
 			}
 		})
 	}
-	if got := strings.Join(ModelNames(), ","); got != "llama-3.1-8b,llama-7b,mistral-7b" {
+	if got := strings.Join(ModelNames(), ","); got != "gpt-13b,llama-3.1-8b,llama-7b,mistral-7b" {
 		t.Errorf("ModelNames = %s", got)
 	}
 }

@@ -227,6 +227,7 @@ func (p *plan) fixedLayers() fixedLayers {
 	} else {
 		qkvN = float64((m.Heads + 2*m.KVHeads) * m.HeadDim / tp)
 		ffN = float64(m.Intermediate) / float64(tp)
+		gated = !m.GELUFFN
 	}
 	f.qkv = h.gpuFC(b, qkvN, hidden, db)
 	f.proj = h.gpuFC(b, hidden, float64(m.Heads*p.headDim/tp), db)
