@@ -286,3 +286,101 @@ func TestGridPerplexityEqualsSweep(t *testing.T) {
 		}
 	}
 }
+
+// Bad input is a clear error naming the file, key, flag or cell, and
+// nothing finished is lost: a spec with an unknown key or method, a shard
+// count that would overlap the directory's, a directory holding another
+// grid's cells, a corrupt result.json (the cell is neither rerun nor
+// overwritten, the other cells' results stay as they were).
+func TestGridBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	spec := tinyGridSpec(t, tmp, "tiny", 1, 8)
+	dir := filepath.Join(tmp, "run")
+	if code, _, stderr := runStarc(t, "grid", "run", spec, "--out", dir, "--shard", "0/3"); code != 0 {
+		t.Fatalf("shard 0/3: exit %d: %s", code, stderr)
+	}
+	results, _ := filepath.Glob(filepath.Join(dir, "*", "result.json"))
+	if len(results) == 0 {
+		t.Fatal("shard 0/3 finished no cell")
+	}
+	snapshot := func() map[string]string {
+		m := map[string]string{}
+		for _, r := range results {
+			b, _ := os.ReadFile(r)
+			m[r] = string(b)
+		}
+		return m
+	}
+	before := snapshot()
+	write := func(name, text string) string {
+		p := filepath.Join(tmp, name)
+		os.WriteFile(p, []byte(text), 0o644)
+		return p
+	}
+	data, _ := os.ReadFile(spec)
+	unknownKey := write("key.json", strings.Replace(string(data), `"budgets"`, `"budget": 8, "budgets"`, 1))
+	unknownMethod := write("method.json", strings.Replace(string(data), `"quest"]`, `"qwest"]`, 1))
+	other := write("other.json", strings.Replace(string(data), `[8, 16]`, `[8, 32]`, 1))
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"unknown key", []string{"grid", "plan", unknownKey}, 1, []string{"key.json", `unknown key "budget"`, "line 5"}},
+		{"unknown method", []string{"grid", "run", unknownMethod, "--out", filepath.Join(tmp, "x")}, 1, []string{"method.json", "methods[2]", `"qwest"`}},
+		{"missing spec", []string{"grid", "plan", filepath.Join(tmp, "nope.json")}, 1, []string{"nope.json"}},
+		{"overlapping shards", []string{"grid", "run", spec, "--out", dir, "--shard", "0/2"}, 1, []string{dir, "3 shards", "--shard i/3"}},
+		{"shard out of range", []string{"grid", "run", spec, "--out", dir, "--shard", "3/3"}, 2, []string{"--shard", "index 3"}},
+		{"another spec's directory", []string{"grid", "run", other, "--out", dir, "--shard", "0/3"}, 1, []string{dir, "another grid"}},
+		{"flag of another action", []string{"grid", "merge", dir, "--jobs", "2"}, 2, []string{"--jobs", "grid merge"}},
+		{"spec and simple flags", []string{"grid", "plan", spec, "--methods", "full"}, 2, []string{"SPEC", "simple-case"}},
+		{"no action", []string{"grid"}, 2, []string{"plan, run, merge or plot"}},
+		{"merge of an unfinished grid", []string{"grid", "merge", dir}, 1, []string{"not finished", "--partial"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runStarc(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not mention %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+
+	// A corrupt result.json stops the shard before any work, naming it,
+	// and stays as it was; the merge lists it as corrupt.
+	corrupt := results[0]
+	os.WriteFile(corrupt, []byte(`{"id": "trunc`), 0o644)
+	code, _, stderr := runStarc(t, "grid", "run", spec, "--out", dir, "--shard", "0/3")
+	if code != 1 || !strings.Contains(stderr, corrupt) || !strings.Contains(stderr, "corrupt") {
+		t.Errorf("rerun with a corrupt result.json: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(corrupt); string(b) != `{"id": "trunc` {
+		t.Errorf("the corrupt result.json was rewritten: %s", b)
+	}
+	code, stdout, stderr := runStarc(t, "grid", "merge", dir, "--partial")
+	if code != 0 || !strings.Contains(stdout, "corrupt") || !strings.Contains(stderr, "corrupt") {
+		t.Errorf("merge --partial: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	after := snapshot()
+	for path, b := range before {
+		if path != corrupt && after[path] != b {
+			t.Errorf("%s changed", path)
+		}
+	}
+	// Removing it rebuilds the result from the kept samples, without rerunning.
+	os.Remove(corrupt)
+	code, _, stderr = runStarc(t, "grid", "run", spec, "--out", dir, "--shard", "0/3")
+	if code != 0 {
+		t.Fatalf("rerun after removing the corrupt result: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(corrupt); string(b) != before[corrupt] {
+		t.Errorf("the rebuilt result.json differs from the original:\n%s\n%s", b, before[corrupt])
+	}
+}
