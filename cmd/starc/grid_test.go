@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"starc/eval/grid"
+	"starc/eval/taskrun"
 	"starc/internal/testenv"
 )
 
@@ -383,4 +385,79 @@ func TestGridBadInput(t *testing.T) {
 	if b, _ := os.ReadFile(corrupt); string(b) != before[corrupt] {
 		t.Errorf("the rebuilt result.json differs from the original:\n%s\n%s", b, before[corrupt])
 	}
+}
+
+// A task workload on the default model: the cells of niah_single_1 at 1K
+// (needle at 50 %) share one prefill and answer from forks of it; each
+// answer equals `starc generate` (its own prefill, greedy, the same
+// method, KV cache in the PIM device) on the same prompt, the full cell
+// finds the needle, and STARC at 64 tokens reads fewer tokens and rows per
+// head and step than full attention.
+func TestGridTaskCellsEqualGenerate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs SmolLM2")
+	}
+	modelDir := testenv.DefaultModel(t)
+	tmp := t.TempDir()
+	spec := filepath.Join(tmp, "task.json")
+	os.WriteFile(spec, []byte(fmt.Sprintf(`{"name": "task", "models": [%q], "methods": ["full", "starc"], "budgets": [64],
+  "tasks": [{"task": "niah_single_1", "lengths": [1024], "depths": [50], "samples": 1}]}`, modelDir)), 0o644)
+	out := filepath.Join(tmp, "out")
+	if code, _, stderr := runStarc(t, "grid", "run", spec, "--out", out, "--threads", "2"); code != 0 {
+		t.Fatalf("grid run: exit %d: %s", code, stderr)
+	}
+	l, err := loadModel(modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := taskrun.Generated{Tokenizer: grid.TokenCounter{Tok: l.tok}, PerTask: 1, Seed: 42}.Samples(context.Background(), 1024,
+		taskrun.Task{Name: "niah_single_1", Depth: 50})
+	l.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := filepath.Join(tmp, "prompt.txt")
+	os.WriteFile(prompt, []byte(samples[0].Prompt()), 0o644)
+
+	table := filepath.Join(tmp, "m.json")
+	if code, _, stderr := runStarc(t, "grid", "merge", out, "--json-out", table); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	f, _ := os.Open(table)
+	merged, err := grid.ReadTableJSON(f, table)
+	f.Close()
+	if err != nil || len(merged.Rows) != 2 {
+		t.Fatalf("merged %+v, %v", merged, err)
+	}
+	for _, r := range merged.Rows {
+		lines, _ := os.ReadFile(filepath.Join(out, r.ID, "samples.jsonl"))
+		var s grid.Sample
+		if err := json.Unmarshal(lines, &s); err != nil || s.Pred == nil {
+			t.Fatalf("%s samples: %v %s", r.ID, err, lines)
+		}
+		args := []string{"generate", "-m", modelDir, "--prompt-file", prompt, "-n", "128", "--kv", "pim", "--threads", "2", "--method", r.Method}
+		if r.Budget > 0 {
+			args = append(args, "--budget", fmt.Sprint(r.Budget))
+		}
+		code, stdout, stderr := runStarc(t, args...)
+		if code != 0 {
+			t.Fatalf("generate: exit %d: %s", code, stderr)
+		}
+		if strings.TrimSpace(stdout) != strings.TrimSpace(*s.Pred) {
+			t.Errorf("%s-%d: grid answered %q, generate %q", r.Method, r.Budget, *s.Pred, stdout)
+		}
+		if r.Method == "full" && r.Score != 100 {
+			t.Errorf("full attention scores %v on its needle (answer %q, needle %q)", r.Score, *s.Pred, s.Outputs)
+		}
+	}
+	full, starc := merged.Rows[0], merged.Rows[1]
+	if !(starc.RowsPerHead > 0 && starc.RowsPerHead < full.RowsPerHead && starc.TokensPerHead < full.TokensPerHead) {
+		t.Errorf("per head and step: starc-64 %.1f tokens in %.1f rows, full %.1f tokens in %.1f rows; want starc below full",
+			starc.TokensPerHead, starc.RowsPerHead, full.TokensPerHead, full.RowsPerHead)
+	}
+	if !(starc.PIMEnergyNJ > 0 && full.PIMEnergyNJ > 0) {
+		t.Errorf("PIM energy per token: starc-64 %v nJ, full %v nJ; want both measured", starc.PIMEnergyNJ, full.PIMEnergyNJ)
+	}
+	t.Logf("PIM attention energy per decode step: full %.0f nJ, starc-64 %.0f nJ (%d and %d samples; a short answer carries STARC's remap of the prefilled cache)",
+		full.PIMEnergyNJ, starc.PIMEnergyNJ, full.Samples, starc.Samples)
 }

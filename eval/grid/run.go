@@ -430,11 +430,13 @@ func ratio(a, b int64) float64 {
 	return float64(a) / float64(b)
 }
 
-// tokenCounter counts tokens as RULER does: no special tokens added.
-type tokenCounter struct{ tok *tokenizer.Tokenizer }
+// TokenCounter counts tokens as RULER does (the ruler.Tokenizer of the
+// task generators): no special tokens added, special tokens parsed.
+type TokenCounter struct{ Tok *tokenizer.Tokenizer }
 
-func (c tokenCounter) Count(text string) int {
-	return len(c.tok.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true}))
+// Count is the number of tokens of text.
+func (c TokenCounter) Count(text string) int {
+	return len(c.Tok.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true}))
 }
 
 // runTasks answers the pending samples of a task workload's cells: each
@@ -448,7 +450,7 @@ func (r *runner) runTasks(ctx context.Context, mo *modelOnce, cells []*cellRun, 
 	if wl.Depth != nil {
 		task.Depth = *wl.Depth
 	}
-	samples, err := taskrun.Generated{Tokenizer: tokenCounter{l.Tok}, PerTask: wl.Samples, Seed: wl.Seed}.Samples(ctx, wl.Length, task)
+	samples, err := taskrun.Generated{Tokenizer: TokenCounter{l.Tok}, PerTask: wl.Samples, Seed: wl.Seed}.Samples(ctx, wl.Length, task)
 	if err != nil {
 		return fmt.Errorf("workload %s: %w", wl.Label(), err)
 	}
