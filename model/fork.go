@@ -91,6 +91,9 @@ func (st *State) Snapshot(dst *Snapshot) (*Snapshot, error) {
 // an error and st is unchanged. Restoring into a state that already held as
 // many tokens allocates nothing.
 func (st *State) Restore(s *Snapshot) ([]float32, error) {
+	if s.pos == 0 {
+		return nil, fmt.Errorf("model: restore from an empty snapshot (take it with State.Snapshot after a prefill)")
+	}
 	if len(s.logits) != len(st.logits) {
 		return nil, fmt.Errorf("model: restore: snapshot of a model with a vocabulary of %d into a state for %d", len(s.logits), len(st.logits))
 	}

@@ -435,7 +435,7 @@ func TestForkErrors(t *testing.T) {
 			return s
 		}(), "dense-store snapshot into an engine with a *attention.PIM store"},
 		{"pim into dense", newForkState(t, denseIntoPIM, "full", 0, 0, false), pimSnap, "pim-store snapshot into an engine with a *attention.Dense store"},
-		{"empty snapshot", newForkState(t, dense, "full", 0, 0, false), &model.Snapshot{}, "vocabulary of 0"},
+		{"empty snapshot", newForkState(t, dense, "full", 0, 0, false), &model.Snapshot{}, "empty snapshot"},
 	}
 	for _, tc := range restores {
 		t.Run("restore/"+tc.name, func(t *testing.T) {
