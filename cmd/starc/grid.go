@@ -38,7 +38,7 @@ keys are refused) or, for the simple case, from flags (-m, -f, --tokens,
       rerun skips finished cells and resumes partial ones. --jobs K runs K
       cells side by side; the cells of one task workload run together,
       prefilling each sample once.
-  starc grid merge DIR [--csv F] [--json F] [--md F] [--partial]
+  starc grid merge DIR [--csv F] [--json-out F] [--md F] [--partial]
       one row per cell (parameters, scores, hardware columns); unfinished
       cells are listed and make the exit status 1 unless --partial
   starc grid plot DIR|TABLE.json --out-dir D

@@ -74,8 +74,20 @@ type TaskWorkload struct {
 	Seed    int64  `json:"seed"`    // default 42
 }
 
+// maxSpecBytes bounds a spec file (a grid of thousands of cells is a few KB).
+const maxSpecBytes = 1 << 20
+
 // LoadSpec reads and validates a spec file.
 func LoadSpec(path string) (*Spec, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("grid spec: %w", err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("grid spec %s: not a regular file", path)
+	case fi.Size() > maxSpecBytes:
+		return nil, fmt.Errorf("grid spec %s: %d bytes; a spec is at most %d", path, fi.Size(), maxSpecBytes)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("grid spec: %w", err)
