@@ -1,0 +1,287 @@
+// Command paper regenerates the STARC paper's Fig. 11 (normalised per-token
+// decode latency and energy of token-wise, STARC and page-wise sparsity
+// against full attention; LLaMA-7B, GPT-13B and Mistral-7B at Lout 16K, 24K,
+// 32K) from starc's system model (package pim/system, what `starc hw` runs),
+// three ways:
+//
+//	(a) artifact: the STARC artifact's kv_budget tables, AttAcc-compatible
+//	    modelling (`starc hw --attacc-compat --budget-table`), i.e. the paper's setup;
+//	(b) own:      budget tables from starc's own traces on SmolLM2-135M
+//	    (`starc ppl --protocol stream --trace` → `starc trace budget-table`),
+//	    same modelling as (a);
+//	(c) as-is:    the artifact's tables on the hardware as it is (GQA layout,
+//	    the models' own FFNs, `starc hw` without --attacc-compat);
+//	(d) own, as-is: the tables of (b) on the hardware of (c): nothing but
+//	    starc's own runs and starc's own hardware model.
+//
+// It writes fig11.md (the table with the paper's values and the deltas in
+// percentage points), fig11.csv (every number, long format) and fig11.png /
+// fig11.svg. Run from the repository root:
+//
+//	go run ./bench/paper -attacc ../shared/docs/attacc -own bench/paper/tables/ctx8k -out bench/paper
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"starc/pim/system"
+)
+
+// Sources, in the order of the table's columns.
+const (
+	srcArtifact = "a"
+	srcOwn      = "b"
+	srcAsIs     = "c"
+	srcOwnAsIs  = "d"
+)
+
+var sources = []struct{ Key, Label string }{
+	{srcArtifact, "(a) artifact tables, AttAcc-compat"},
+	{srcOwn, "(b) own SmolLM2 tables, AttAcc-compat"},
+	{srcAsIs, "(c) artifact tables, hardware as it is (GQA)"},
+	{srcOwnAsIs, "(d) own tables, hardware as it is (GQA)"},
+}
+
+// point is one bar of the figure from one source: normalised to the full
+// attention run of the same source, model and Lout.
+type point struct {
+	Source, Model, Lout, Method string
+	Latency, LatencyAttn        float64 // g_time / full g_time; g_matmul / full g_time
+	Energy, EnergyAttn          float64 // g_energy / full; (attn mem + attn comp) / full
+	MeanBudget                  float64 // mean table value over the run's steps (0 for full)
+}
+
+func main() {
+	attaccDir := flag.String("attacc", "../shared/docs/attacc", "`DIR` holding the artifact's kv_budget_<Model>_<Method>.txt tables")
+	ownDir := flag.String("own", "bench/paper/tables/ctx8k", "`DIR` holding kv_budget_smollm2_<method>.txt tables from starc traces")
+	outDir := flag.String("out", "bench/paper", "output `DIR`")
+	flag.Parse()
+	if err := run(context.Background(), *attaccDir, *ownDir, *outDir); err != nil {
+		fmt.Fprintln(os.Stderr, "paper:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, attaccDir, ownDir, outDir string) error {
+	own := map[string][]int{}
+	for _, m := range methods {
+		t, err := system.ReadBudgetTableFile(filepath.Join(ownDir, "kv_budget_smollm2_"+m.Key+".txt"))
+		if err != nil {
+			return err
+		}
+		own[m.Key] = t
+	}
+	var points []point
+	for _, src := range sources {
+		for _, mod := range models {
+			model, err := system.ModelByName(mod.Preset)
+			if err != nil {
+				return err
+			}
+			for _, lo := range louts {
+				base := system.Config{Model: model, Lin: 2048, Lout: lo.Lout, Batch: 16, AttAccCompat: src.Key == srcArtifact || src.Key == srcOwn}
+				full, err := system.Run(ctx, base)
+				if err != nil {
+					return err
+				}
+				points = append(points, normalise(src.Key, mod.Label, lo.Label, "full", full.Columns, full.Columns, 0))
+				for _, me := range methods {
+					cfg := base
+					cfg.Method = me.Key
+					if src.Key == srcOwn || src.Key == srcOwnAsIs {
+						cfg.BudgetTable = tile(own[me.Key], lo.Lout-1)
+					} else {
+						path := filepath.Join(attaccDir, "kv_budget_"+mod.Table+"_"+me.Table+".txt")
+						if cfg.BudgetTable, err = system.ReadBudgetTableFile(path); err != nil {
+							return err
+						}
+					}
+					res, err := system.Run(ctx, cfg)
+					if err != nil {
+						return fmt.Errorf("%s %s %s %s: %w", src.Key, mod.Label, lo.Label, me.Key, err)
+					}
+					points = append(points, normalise(src.Key, mod.Label, lo.Label, me.Key, res.Columns, full.Columns,
+						mean(cfg.BudgetTable[:lo.Lout-1])))
+				}
+			}
+		}
+	}
+	if err := writeCSV(filepath.Join(outDir, "fig11.csv"), points); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "fig11.md"), []byte(markdown(points, own)), 0o644); err != nil {
+		return err
+	}
+	for _, ext := range []string{".png", ".svg"} {
+		if err := drawFigure(points, filepath.Join(outDir, "fig11"+ext)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// normalise turns a run's columns into the figure's four numbers.
+func normalise(src, model, lout, method string, c, full system.Columns, budget float64) point {
+	return point{
+		Source: src, Model: model, Lout: lout, Method: method,
+		Latency: c.Time / full.Time, LatencyAttn: c.Matmul / full.Time,
+		Energy: c.Energy / full.Energy, EnergyAttn: (c.AttnMemEnergy + c.AttnCompEnergy) / full.Energy,
+		MeanBudget: budget,
+	}
+}
+
+// tile repeats a measured budget sequence to n steps, as the artifact's own
+// tables are built (each is an exact tiling of 1812 to 2610 measured steps,
+// starc.md §6.1), rather than padding with the last value.
+func tile(t []int, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = t[i%len(t)]
+	}
+	return out
+}
+
+func mean(t []int) float64 {
+	s := 0.0
+	for _, v := range t {
+		s += float64(v)
+	}
+	return s / float64(len(t))
+}
+
+func find(points []point, src, model, lout, method string) point {
+	for _, p := range points {
+		if p.Source == src && p.Model == model && p.Lout == lout && p.Method == method {
+			return p
+		}
+	}
+	panic(fmt.Sprintf("paper: no point %s %s %s %s", src, model, lout, method))
+}
+
+func writeCSV(path string, points []point) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"source", "model", "lout", "method", "mean_budget", "latency", "latency_attn", "energy", "energy_attn",
+		"paper_latency", "paper_latency_attn", "paper_energy", "paper_energy_attn"})
+	g := func(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
+	for _, p := range points {
+		lat, en := paperValues(p.Model, p.Lout, p.Method)
+		w.Write([]string{p.Source, p.Model, p.Lout, p.Method, g(p.MeanBudget), g(p.Latency), g(p.LatencyAttn), g(p.Energy), g(p.EnergyAttn),
+			g(lat[0]), g(lat[1]), g(en[0]), g(en[1])})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// paperValues returns the paper's (total, attention) latency and energy of a
+// bar; full attention is (1, attention share).
+func paperValues(model, lout, method string) (lat, en [2]float64) {
+	pl, pe := paperLatency[model][lout], paperEnergy[model][lout]
+	if method == "full" {
+		return [2]float64{1, pl.FullAttn}, [2]float64{1, pe.FullAttn}
+	}
+	for i, m := range methods {
+		if m.Key == method {
+			return [2]float64{pl.Total[i], pl.Attn[i]}, [2]float64{pe.Total[i], pe.Attn[i]}
+		}
+	}
+	panic("paper: unknown method " + method)
+}
+
+// pp formats a delta in percentage points.
+func pp(ours, paper float64) string { return fmt.Sprintf("%+.1f", 100*(ours-paper)) }
+
+func markdown(points []point, own map[string][]int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- generated by `go run ./bench/paper`; do not edit -->\n")
+	fmt.Fprintf(&b, "# Fig. 11 from starc's system model vs the paper\n\n")
+	fmt.Fprintf(&b, "Normalised to full attention = 1.00 per model and Lout (Lin 2048, batch 16, KV budget 1024; DGX 8×H100 + AttAcc HBM3-PIM, power-limited). ")
+	fmt.Fprintf(&b, "Paper = ../shared/docs/starc.md §5.6 (bar labels of Fig. 11). Δ = ours − paper in percentage points. ")
+	fmt.Fprintf(&b, "Sources: %s; %s; %s; %s. Full-attention rows: the attention share of the full bar.\n\n", sources[0].Label, sources[1].Label, sources[2].Label, sources[3].Label)
+	for _, kind := range []string{"latency", "energy"} {
+		fmt.Fprintf(&b, "## %s (total, and the attention part of the bar)\n\n", strings.ToUpper(kind[:1])+kind[1:])
+		fmt.Fprintf(&b, "| model | Lout | method | paper | (a) | Δ(a) | (b) | Δ(b) | (c) | Δ(c) | (d) | Δ(d) | paper attn | (a) attn | Δ(a) attn | (b) attn | (c) attn | (d) attn |\n")
+		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		var sumAbs [4]float64
+		var n int
+		for _, mod := range models {
+			for _, lo := range louts {
+				for _, me := range append([]string{"full"}, methodKeys()...) {
+					lat, en := paperValues(mod.Label, lo.Label, me)
+					ref := lat
+					if kind == "energy" {
+						ref = en
+					}
+					var tot, attn [4]float64
+					for i, src := range sources {
+						p := find(points, src.Key, mod.Label, lo.Label, me)
+						tot[i], attn[i] = p.Latency, p.LatencyAttn
+						if kind == "energy" {
+							tot[i], attn[i] = p.Energy, p.EnergyAttn
+						}
+					}
+					label := methodLabel(me)
+					if me == "full" {
+						fmt.Fprintf(&b, "| %s | %s | %s | 1.00 | 1.00 | | 1.00 | | 1.00 | | 1.00 | | %.2f | %.3f | %s | %.3f | %.3f | %.3f |\n",
+							mod.Label, lo.Label, label, ref[1], attn[0], pp(attn[0], ref[1]), attn[1], attn[2], attn[3])
+						continue
+					}
+					for i := range tot {
+						sumAbs[i] += math.Abs(tot[i] - ref[0])
+					}
+					n++
+					fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.3f | %s | %.3f | %s | %.3f | %s | %.3f | %s | %.2f | %.3f | %s | %.3f | %.3f | %.3f |\n",
+						mod.Label, lo.Label, label, ref[0], tot[0], pp(tot[0], ref[0]), tot[1], pp(tot[1], ref[0]),
+						tot[2], pp(tot[2], ref[0]), tot[3], pp(tot[3], ref[0]), ref[1], attn[0], pp(attn[0], ref[1]), attn[1], attn[2], attn[3])
+				}
+			}
+		}
+		fmt.Fprintf(&b, "\nMean |Δ| of the sparse totals over %d bars: (a) %.1f pp, (b) %.1f pp, (c) %.1f pp, (d) %.1f pp.\n\n",
+			n, 100*sumAbs[0]/float64(n), 100*sumAbs[1]/float64(n), 100*sumAbs[2]/float64(n), 100*sumAbs[3]/float64(n))
+	}
+	fmt.Fprintf(&b, "## Budget tables (mean KV budget over the 31999 steps of the 32K run)\n\n")
+	fmt.Fprintf(&b, "| method | Llama (artifact) | GPT (artifact) | Mistral (artifact) | SmolLM2 (own, %d measured steps, tiled) |\n|---|---|---|---|---|\n", len(own["starc"]))
+	for _, me := range methods {
+		fmt.Fprintf(&b, "| %s |", methodLabel(me.Key))
+		for _, mod := range models {
+			fmt.Fprintf(&b, " %.0f |", find(points, srcArtifact, mod.Label, "32K", me.Key).MeanBudget)
+		}
+		fmt.Fprintf(&b, " %.0f |\n", find(points, srcOwn, models[0].Label, "32K", me.Key).MeanBudget)
+	}
+	return b.String()
+}
+
+func methodKeys() []string {
+	var k []string
+	for _, m := range methods {
+		k = append(k, m.Key)
+	}
+	return k
+}
+
+func methodLabel(key string) string {
+	if key == "full" {
+		return "full"
+	}
+	for _, m := range methods {
+		if m.Key == key {
+			return m.Label
+		}
+	}
+	return key
+}
