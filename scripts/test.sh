@@ -23,12 +23,14 @@ bash deploy/slurm/test.sh   # a real single-node Slurm: the grid as a job array 
 fuzztime=${FUZZTIME:-100000x}
 for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode tokenizer:FuzzGPT2Split \
     model:FuzzParseConfig pim:FuzzReadTrace pim/system:FuzzBudgetTable eval/ruler/jsonl:FuzzParseSamples eval/ruler/jsonl:FuzzParsePredictions eval/ruler/jsonl:FuzzResume \
-    cmd/starc:FuzzCLIFlags eval/grid:FuzzParseSpec eval/grid:FuzzParseSamples; do
+    cmd/starc:FuzzCLIFlags eval/grid:FuzzParseSpec eval/grid:FuzzParseSamples eval/ruler:FuzzGenerate@10000x; do
+  budget=$fuzztime
+  [[ $target == *@* ]] && budget=${target##*@} target=${target%@*} # a slower target runs fewer executions
   pkg=${target%%:*} name=${target##*:}
   if grep -q "func $name(" "$pkg"/*_test.go 2>/dev/null; then
-    go test -run='^$' -fuzz="^$name\$" -fuzztime="$fuzztime" -fuzzminimizetime=200x "./$pkg" > /tmp/starc-fuzz.log 2>&1 \
+    go test -run='^$' -fuzz="^$name\$" -fuzztime="$budget" -fuzzminimizetime=200x "./$pkg" > /tmp/starc-fuzz.log 2>&1 \
       || { cat /tmp/starc-fuzz.log; echo "test: fuzz target $name failed" >&2; exit 1; }
-    echo "ok   fuzz $pkg $name ($fuzztime)"
+    echo "ok   fuzz $pkg $name ($budget)"
   else
     echo "test: fuzz target $name not found in $pkg" >&2
     exit 1
