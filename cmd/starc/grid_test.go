@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -460,4 +461,30 @@ func TestGridTaskCellsEqualGenerate(t *testing.T) {
 	}
 	t.Logf("PIM attention energy per decode step: full %.0f nJ, starc-64 %.0f nJ (%d and %d samples; a short answer carries STARC's remap of the prefilled cache)",
 		full.PIMEnergyNJ, starc.PIMEnergyNJ, full.Samples, starc.Samples)
+}
+
+// FuzzGridFlags runs random `starc grid` command lines (arguments
+// separated by newlines) through parsing and validation: no panic, no
+// hang, and an exit status run documents.
+func FuzzGridFlags(f *testing.F) {
+	for _, seed := range []string{
+		"plan\n-m\nm\n-f\nbook.txt\n--methods\nfull,starc\n--budgets\n64",
+		"run\nspec.json\n--out\nd\n--shard\n1/3\n--jobs\n2",
+		"run\n-m\nm\n--tasks\nniah_single_1\n--lengths\n1024\n--depths\n0,50\n--out\nd\n--shards\n4",
+		"merge\nd\n--csv\nx.csv\n--partial",
+		"plot\nd\n--out-dir\np",
+		"run\nspec.json\n--shard\n5/3",
+	} {
+		f.Add(seed)
+	}
+	dir := f.TempDir()
+	os.WriteFile(filepath.Join(dir, "spec.json"), []byte(`{"models": ["m"], "methods": ["full"], "perplexity": [{"file": "x", "tokens": 4}]}`), 0o644)
+	f.Chdir(dir)
+	f.Fuzz(func(t *testing.T, line string) {
+		args := append([]string{"grid"}, strings.Split(line, "\n")...)
+		e := &env{stdout: io.Discard, stderr: io.Discard, stdin: strings.NewReader(""), checkOnly: true}
+		if code := run(t.Context(), args, e); code != 0 && code != 1 && code != 2 {
+			t.Fatalf("starc %q: exit %d", args, code)
+		}
+	})
 }
