@@ -23,7 +23,7 @@ bash deploy/slurm/test.sh   # a real single-node Slurm: the grid as a job array 
 fuzztime=${FUZZTIME:-100000x}
 for target in weights:FuzzSafetensors weights:FuzzGGUF tokenizer:FuzzParse tokenizer:FuzzEncode tokenizer:FuzzGPT2Split \
     model:FuzzParseConfig pim:FuzzReadTrace pim/system:FuzzBudgetTable eval/ruler/jsonl:FuzzParseSamples eval/ruler/jsonl:FuzzParsePredictions eval/ruler/jsonl:FuzzResume \
-    cmd/starc:FuzzCLIFlags eval/grid:FuzzParseSpec eval/grid:FuzzParseSamples eval/ruler:FuzzGenerate@10000x; do
+    cmd/starc:FuzzCLIFlags eval/grid:FuzzParseSpec eval/grid:FuzzParseSamples cmd/starc:FuzzGridFlags eval/ruler:FuzzGenerate@10000x; do
   budget=$fuzztime
   [[ $target == *@* ]] && budget=${target##*@} target=${target%@*} # a slower target runs fewer executions
   pkg=${target%%:*} name=${target##*:}
