@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -487,4 +488,75 @@ func FuzzGridFlags(f *testing.F) {
 			t.Fatalf("starc %q: exit %d", args, code)
 		}
 	})
+}
+
+// SIGINT or SIGTERM in the middle of a grid run with two jobs: the process
+// exits within a second with 128+signal, every samples.jsonl line written
+// is whole, no result.json exists for an unfinished cell, no temporary is
+// left behind, and the rerun finishes the grid.
+func TestGridStopsOnSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := starcBinary(t)
+	text := testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			args := []string{"grid", "run", "-m", stories(t), "-f", text, "--methods", "starc,quest", "--budgets", "8", "--dense-layers", "1",
+				"--kv", "dense", "--windows", "16", "--tokens", "150", "--out", out, "--jobs", "2"}
+			cmd := exec.Command(bin, args...)
+			watch := &stderrWatch{marker: "jobs", seen: make(chan struct{})}
+			cmd.Stderr = watch
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-watch.seen:
+			case <-time.After(2 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("no start line after 2 minutes:\n%s", watch)
+			}
+			time.Sleep(500 * time.Millisecond)
+			sent := time.Now()
+			cmd.Process.Signal(sig)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 10 s after %v:\n%s", sig, watch)
+			}
+			if took := time.Since(sent); took > time.Second {
+				t.Errorf("exited %v after %v, want within 1 s", took.Round(time.Millisecond), sig)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+				t.Errorf("exit %d after %v, want %d:\n%s", code, sig, 128+int(sig), watch)
+			}
+			cells, _ := filepath.Glob(filepath.Join(out, "*", "config.json"))
+			for _, c := range cells {
+				d := filepath.Dir(c)
+				data, _ := os.ReadFile(filepath.Join(d, "samples.jsonl"))
+				if len(data) > 0 && data[len(data)-1] != '\n' {
+					t.Errorf("%s ends in a partial line after %v", d, sig)
+				}
+				if n := len(sampleIndices(t, filepath.Join(d, "samples.jsonl"))); n < 16 {
+					if _, err := os.Stat(filepath.Join(d, "result.json")); err == nil {
+						t.Errorf("%s has result.json with %d of 16 windows", d, n)
+					}
+				}
+				if left := leftovers(t, d); len(left) > 0 {
+					t.Errorf("temporaries left in %s: %v", d, left)
+				}
+			}
+			if code, _, stderr := runStarc(t, args...); code != 0 {
+				t.Fatalf("rerun: exit %d: %s", code, stderr)
+			}
+			if code, stdout, stderr := runStarc(t, "grid", "merge", out); code != 0 || !strings.Contains(stdout, "2 cells, 2 done") {
+				t.Errorf("merge after the rerun: exit %d\n%s%s", code, stdout, stderr)
+			}
+		})
+	}
 }
