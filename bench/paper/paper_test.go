@@ -98,7 +98,7 @@ func TestRunWritesTableAndFigure(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "fig11.md"))
-	if n := strings.Count(string(md), "| full | 1.00 | 1.00 |"); n != 2*len(models)*len(louts) {
+	if n := strings.Count(string(md), "| full | 1.00 | 1.00 | |"); n != 2*len(models)*len(louts) {
 		t.Errorf("%d full-attention rows at 1.00, want %d", n, 2*len(models)*len(louts))
 	}
 }
