@@ -499,7 +499,7 @@ func TestGridStopsOnSignal(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := starcBinary(t)
-	text := testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt")
+	text := testenv.Shared(t, "data/tinyshakespeare_first20000.txt")
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run")
