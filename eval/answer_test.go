@@ -276,3 +276,54 @@ func TestCellsPerBatch(t *testing.T) {
 		})
 	}
 }
+
+// The same with the KV cache in the device, on SmolLM2: each cell's device
+// closes one step per decode step whatever the batch, so the hardware
+// costs per token of a cell decoding in a batch are those it has alone.
+func TestAnswerBatchedEqualsOneCellAtATimeInDevice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs SmolLM2")
+	}
+	dir := testenv.DefaultModel(t)
+	ckpt, err := weights.OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ckpt.Close()
+	m, err := model.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(testenv.Shared(t, "data/pg174_picture_of_dorian_gray.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := tok.Encode(string(text[:3000]), tokenizer.EncodeOptions{AddSpecial: true})[:200]
+	cells := Cells([]string{"full", "starc", "quest", "topk"}, []int{32})
+	answer := func(batch int) []Answer {
+		a, err := NewAnswerer(m, AnswerConfig{Base: m.AttentionConfig(0), DenseLayers: 1, Threads: 2, PIM: true,
+			Layout: pim.LayoutGQA, Batch: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		answers, err := a.Answer(context.Background(), prompt, 6, nil, cells)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return answers
+	}
+	want, got := answer(1), answer(0)
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s: batched %v %+v, one at a time %v %+v", want[i].Cell, got[i].Tokens, got[i].Cost, want[i].Tokens, want[i].Cost)
+		}
+		if want[i].Cost.PIMEnergyNJ <= 0 {
+			t.Errorf("%s: no device energy", want[i].Cell)
+		}
+	}
+}
