@@ -129,7 +129,11 @@ func (r Row) fields() []string {
 		}
 		return out
 	}
-	return append(out, f(r.Score), i(r.Samples), i(r.SamplesWanted), opt(r.TokensScored), f(r.Top10Recall), f(r.MassRecall),
+	top10, mass := f(r.Top10Recall), f(r.MassRecall)
+	if r.Kind == "task" {
+		top10, mass = "", "" // measured on perplexity windows only
+	}
+	return append(out, f(r.Score), i(r.Samples), i(r.SamplesWanted), opt(r.TokensScored), top10, mass,
 		i(r.Nulls), f(r.TokensPerHead), f(r.RowsPerHead), f(r.PIMLatencyNS), f(r.PIMEnergyNJ), f(r.PIMRowActivations))
 }
 
@@ -166,8 +170,12 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 		if r.Budget == 0 {
 			budget = "all"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.4f | %d | %.3f | %.3f | %.1f | %.2f | %.1f | %.2f | %s |\n", r.Model, r.Workload,
-			r.Method, budget, r.KV, r.Metric, r.Score, r.Samples, r.Top10Recall, r.MassRecall, r.TokensPerHead, r.RowsPerHead,
+		recall := fmt.Sprintf("%.3f | %.3f", r.Top10Recall, r.MassRecall)
+		if r.Kind == "task" {
+			recall = "– | –" // measured on perplexity windows only
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.4f | %d | %s | %.1f | %.2f | %.1f | %.2f | %s |\n", r.Model, r.Workload,
+			r.Method, budget, r.KV, r.Metric, r.Score, r.Samples, recall, r.TokensPerHead, r.RowsPerHead,
 			r.PIMLatencyNS, r.PIMEnergyNJ, r.ID)
 	}
 	if inc := t.Incomplete(); len(inc) > 0 {

@@ -64,6 +64,7 @@ func All(ctx context.Context, t *grid.Table, dir string) ([]string, error) {
 		if len(panels) == 0 {
 			continue
 		}
+		headroom(panels)
 		for _, ext := range []string{"png", "svg"} {
 			path := filepath.Join(dir, f.name+"."+ext)
 			if err := Save(panels, path); err != nil {
@@ -535,6 +536,26 @@ func wrap(panels []*plot.Plot, cols int) [][]*plot.Plot {
 		out = append(out, row)
 	}
 	return out
+}
+
+// headroom raises the top of every panel's y axis by a third of its data
+// range, so the legend in the top right corner covers no point.
+func headroom(panels [][]*plot.Plot) {
+	for _, row := range panels {
+		for _, p := range row {
+			if p == nil {
+				continue
+			}
+			if _, inverted := p.Y.Scale.(plot.InvertedScale); inverted {
+				continue // the heatmap has no legend
+			}
+			span := p.Y.Max - p.Y.Min
+			if span <= 0 {
+				span = math.Max(math.Abs(p.Y.Max), 1)
+			}
+			p.Y.Max += span / 3
+		}
+	}
 }
 
 // Size is the size of a figure of panels.
