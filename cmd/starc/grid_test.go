@@ -164,11 +164,11 @@ func sampleIndices(t *testing.T, path string) []int {
 // once, and the same result as a run never killed.
 func TestGridResumesAfterKill(t *testing.T) {
 	tmp := t.TempDir()
-	const windows = 40
+	const windows = 24
 	text := testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt")
 	args := func(out string) []string {
 		return []string{"grid", "run", "-m", stories(t), "-f", text, "--methods", "starc", "--budgets", "8", "--dense-layers", "1",
-			"--kv", "dense", "--windows", fmt.Sprint(windows), "--tokens", "200", "--out", out}
+			"--kv", "dense", "--windows", fmt.Sprint(windows), "--tokens", "150", "--out", out}
 	}
 	out := filepath.Join(tmp, "killed")
 	child := gridChild(args(out)...)
@@ -202,7 +202,7 @@ func TestGridResumesAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(`{"index":39,"tokens":200,"nll_su`)
+	f.WriteString(`{"index":23,"tokens":150,"nll_su`)
 	f.Close()
 
 	if code, _, stderr := runStarc(t, args(out)...); code != 0 {
