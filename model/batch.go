@@ -23,8 +23,16 @@ import (
 // Numbers: a row's products go through the GEMM's 4-row tiles or, for the
 // rows left over, matrix-vector kernels, so a sequence's logits in a batch
 // can differ in the last bits from Forward's and from those it gets in a
-// batch of another size. A batch of one sequence computes exactly what
-// Forward computes (the same matrix-vector kernels).
+// batch of another size (measured: at most 1.4e-5 after 40 greedy steps on
+// stories260K, 2.1e-5 after 8 on SmolLM2, greedy tokens identical). A
+// batch of one sequence computes exactly what Forward computes (the same
+// matrix-vector kernels).
+//
+// Cost (SmolLM2, 2 threads, BenchmarkBatchDecode): the weights' share of a
+// token falls with B, attention's does not: CPU time per token at a
+// 512-token context 39 ms alone, 11 ms at B = 8, 9 ms at B = 16; at 2048
+// tokens 54, 23 and 21 ms, of which about 12 ms is the sequence's own
+// attention over its float32 K/V.
 //
 // Not safe for concurrent use; one Batch serves any number of steps over
 // any states of its model, up to its size per step.
