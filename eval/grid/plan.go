@@ -161,7 +161,7 @@ func NewPlan(s *Spec) (*Plan, error) {
 				}
 				for _, b := range budgets {
 					cfg := CellConfig{Format: "starc-grid-cell", Version: ver, Model: fp, Workload: l.w, Method: method,
-						Budget: b, Attention: s.Attention}
+						Budget: b, Attention: knobsFor(method, s.Attention)}
 					if l.w.Kind == "task" {
 						cfg.Scorer = s.Scorer
 					}
@@ -183,6 +183,27 @@ func NewPlan(s *Spec) (*Plan, error) {
 		seen[c.ID] = c.Index
 	}
 	return p, nil
+}
+
+// knobsFor keeps the knobs method reads and zeroes the others, so a cell's
+// ID (and its result) is kept when a knob of another method changes: a
+// grid that adds a STARC window reuses its full-attention cells.
+func knobsFor(method string, k Knobs) Knobs {
+	out := Knobs{DenseLayers: k.DenseLayers, KV: k.KV, Layout: k.Layout, RowTokens: k.RowTokens}
+	switch method {
+	case "starc":
+		out.Window, out.ClusterSize, out.Recluster, out.KMeansInit = k.Window, k.ClusterSize, k.Recluster, k.KMeansInit
+		if k.KMeansInit != "first" {
+			out.Seed = k.Seed
+		}
+	case "quest", "quest-kernel":
+		out.PageSize = k.PageSize
+	case "sparq":
+		out.SparQRank = k.SparQRank
+	case "streaming":
+		out.Sinks = k.Sinks
+	}
+	return out
 }
 
 // cellID is the first 16 hex digits of the SHA-256 of the configuration's
