@@ -54,43 +54,14 @@ func ShardFromEnv(getenv func(string) string, count int) (s Shard, ok bool, err 
 		}
 		return n, nil
 	}
-	if getenv("SLURM_ARRAY_TASK_ID") != "" {
-		id, err := num("SLURM_ARRAY_TASK_ID")
-		if err != nil {
-			return s, true, err
-		}
-		if getenv("SLURM_ARRAY_TASK_MIN") != "" && getenv("SLURM_ARRAY_TASK_MAX") != "" {
-			lo, err1 := num("SLURM_ARRAY_TASK_MIN")
-			hi, err2 := num("SLURM_ARRAY_TASK_MAX")
-			if err1 != nil || err2 != nil {
-				return s, true, fmt.Errorf("%v %v", err1, err2)
-			}
-			if getenv("SLURM_ARRAY_TASK_STEP") != "" && getenv("SLURM_ARRAY_TASK_STEP") != "1" {
-				return s, true, fmt.Errorf("$SLURM_ARRAY_TASK_STEP=%s: submit the array with step 1 (--array=0-N)", getenv("SLURM_ARRAY_TASK_STEP"))
-			}
-			if getenv("SLURM_ARRAY_TASK_COUNT") != "" {
-				if c, err := num("SLURM_ARRAY_TASK_COUNT"); err == nil && c != hi-lo+1 {
-					return s, true, fmt.Errorf("$SLURM_ARRAY_TASK_COUNT=%d but MIN..MAX is %d..%d: submit a contiguous array (--array=0-%d)", c, lo, hi, c-1)
-				}
-			}
-			s, err = checkShard(id-lo, hi-lo+1)
-		} else {
-			c, err := num("SLURM_ARRAY_TASK_COUNT")
-			if err != nil {
-				return s, true, err
-			}
-			s, err = checkShard(id, c)
-			if err != nil {
-				return s, true, fmt.Errorf("from $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT: %w", err)
-			}
-			return s, true, nil
-		}
+	switch {
+	case getenv("SLURM_ARRAY_TASK_ID") != "":
+		s, err := slurmShard(getenv, num)
 		if err != nil {
 			return s, true, fmt.Errorf("from $SLURM_ARRAY_TASK_*: %w", err)
 		}
 		return s, true, nil
-	}
-	if getenv("JOB_COMPLETION_INDEX") != "" {
+	case getenv("JOB_COMPLETION_INDEX") != "":
 		id, err := num("JOB_COMPLETION_INDEX")
 		if err != nil {
 			return s, true, err
@@ -98,13 +69,47 @@ func ShardFromEnv(getenv func(string) string, count int) (s Shard, ok bool, err 
 		if count < 1 {
 			return s, true, fmt.Errorf("$JOB_COMPLETION_INDEX=%d is set but the shard count is not: pass --shards N (the Job's completions)", id)
 		}
-		s, err = checkShard(id, count)
-		if err != nil {
+		if s, err = checkShard(id, count); err != nil {
 			return s, true, fmt.Errorf("from $JOB_COMPLETION_INDEX and --shards: %w", err)
 		}
 		return s, true, nil
 	}
 	return s, false, nil
+}
+
+// slurmShard is the shard of a Slurm array task: ID−MIN of MAX−MIN+1 when
+// MIN and MAX are set (checked against COUNT and a step of 1), else ID of
+// COUNT.
+func slurmShard(getenv func(string) string, num func(string) (int, error)) (Shard, error) {
+	id, err := num("SLURM_ARRAY_TASK_ID")
+	if err != nil {
+		return Shard{}, err
+	}
+	if getenv("SLURM_ARRAY_TASK_MIN") == "" || getenv("SLURM_ARRAY_TASK_MAX") == "" {
+		count, err := num("SLURM_ARRAY_TASK_COUNT")
+		if err != nil {
+			return Shard{}, err
+		}
+		return checkShard(id, count)
+	}
+	lo, err := num("SLURM_ARRAY_TASK_MIN")
+	if err != nil {
+		return Shard{}, err
+	}
+	hi, err := num("SLURM_ARRAY_TASK_MAX")
+	if err != nil {
+		return Shard{}, err
+	}
+	if step := getenv("SLURM_ARRAY_TASK_STEP"); step != "" && step != "1" {
+		return Shard{}, fmt.Errorf("$SLURM_ARRAY_TASK_STEP=%s: submit the array with step 1 (--array=0-N)", step)
+	}
+	if getenv("SLURM_ARRAY_TASK_COUNT") != "" {
+		if c, err := num("SLURM_ARRAY_TASK_COUNT"); err != nil || c != hi-lo+1 {
+			return Shard{}, fmt.Errorf("$SLURM_ARRAY_TASK_COUNT=%s but MIN..MAX is %d..%d: submit a contiguous array (--array=0-%d)",
+				getenv("SLURM_ARRAY_TASK_COUNT"), lo, hi, hi-lo)
+		}
+	}
+	return checkShard(id-lo, hi-lo+1)
 }
 
 // Deal gives every cell of the plan to one shard and returns, per shard,
