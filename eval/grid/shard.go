@@ -114,27 +114,45 @@ func slurmShard(getenv func(string) string, num func(string) (int, error)) (Shar
 
 // Deal gives every cell of the plan to one shard and returns, per shard,
 // the cells' indices in plan order. Cells of one task workload stay
-// together (they share a prefill); groups are dealt by estimated cost,
-// largest first, each to the least loaded shard (ties: plan order, lowest
-// shard), so shards never overlap and the deal depends on the plan alone.
+// together, since they share a prefill, unless there are fewer task
+// workloads than shards: then each is cut into ceil(shards/workloads)
+// parts (its cells dealt round-robin), so no shard idles for want of
+// work. Units are dealt by estimated cost, largest first, each to the
+// least loaded shard (ties: plan order, lowest shard), so shards never
+// overlap and the deal depends on the plan alone.
 func (p *Plan) Deal(shards int) [][]int {
 	type unit struct {
 		cells []int
 		cost  float64
 	}
 	var units []unit
-	byGroup := map[string]int{}
+	groups := map[string][]int{}
+	var order []string
 	for _, c := range p.Cells {
-		if c.Config.Workload.Kind == "task" {
-			if u, ok := byGroup[c.Group]; ok {
-				units[u].cells = append(units[u].cells, c.Index)
-				continue
-			}
-			byGroup[c.Group] = len(units)
+		if c.Config.Workload.Kind != "task" {
 			units = append(units, unit{[]int{c.Index}, c.Cost})
 			continue
 		}
-		units = append(units, unit{[]int{c.Index}, c.Cost})
+		if _, ok := groups[c.Group]; !ok {
+			order = append(order, c.Group)
+		}
+		groups[c.Group] = append(groups[c.Group], c.Index)
+	}
+	parts := 1
+	if len(order) > 0 && len(order) < shards {
+		parts = (shards + len(order) - 1) / len(order)
+	}
+	for _, g := range order {
+		cells := groups[g]
+		k := min(parts, len(cells))
+		for part := range k {
+			var u unit
+			for i := part; i < len(cells); i += k {
+				u.cells = append(u.cells, cells[i])
+			}
+			u.cost = p.Cells[u.cells[0]].Cost
+			units = append(units, u)
+		}
 	}
 	for i := range units {
 		if len(units[i].cells) > 1 {
@@ -142,11 +160,11 @@ func (p *Plan) Deal(shards int) [][]int {
 			units[i].cost *= 1 + 0.25*float64(len(units[i].cells)-1)
 		}
 	}
-	order := make([]int, len(units))
-	for i := range order {
-		order[i] = i
+	byCost := make([]int, len(units))
+	for i := range byCost {
+		byCost[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	slices.SortStableFunc(byCost, func(a, b int) int {
 		switch {
 		case units[a].cost > units[b].cost:
 			return -1
@@ -157,7 +175,7 @@ func (p *Plan) Deal(shards int) [][]int {
 	})
 	load := make([]float64, shards)
 	out := make([][]int, shards)
-	for _, u := range order {
+	for _, u := range byCost {
 		best := 0
 		for s := 1; s < shards; s++ {
 			if load[s] < load[best] {

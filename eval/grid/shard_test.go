@@ -94,7 +94,9 @@ func fakePlan(ppl, taskGroups int) *Plan {
 }
 
 // Dealt to N shards, every cell is in exactly one shard, the cells of a
-// task workload share their shard, and the deal is the same every time.
+// task workload share their shard while there are at least as many task
+// workloads as shards, no shard idles while there are cells enough, and
+// the deal is the same every time.
 func TestDealCoversDisjointDeterministic(t *testing.T) {
 	p := fakePlan(13, 5)
 	for _, n := range []int{1, 2, 3, 7, 40} {
@@ -119,7 +121,7 @@ func TestDealCoversDisjointDeterministic(t *testing.T) {
 		}
 		for _, c := range p.Cells {
 			for _, d := range p.Cells {
-				if c.Config.Workload.Kind == "task" && c.Group == d.Group && owner[c.Index] != owner[d.Index] {
+				if n <= 5 && c.Config.Workload.Kind == "task" && c.Group == d.Group && owner[c.Index] != owner[d.Index] {
 					t.Errorf("%d shards: task group %s split", n, c.Group)
 				}
 			}
@@ -128,10 +130,21 @@ func TestDealCoversDisjointDeterministic(t *testing.T) {
 			t.Errorf("%d shards: two deals differ", n)
 		}
 	}
-	// With as many shards as units or fewer, no shard is idle.
-	for s, cells := range p.Deal(3) {
-		if len(cells) == 0 {
-			t.Errorf("shard %d/3 got no cell", s)
+	// A grid of one task workload of 9 cells on 3 shards: 3 cells each.
+	one := fakePlan(0, 1)
+	for range 6 {
+		one.Cells = append(one.Cells, Cell{Index: len(one.Cells), Group: "ta", Config: CellConfig{Workload: Workload{Kind: "task"}}, Cost: 2})
+	}
+	for s, cells := range one.Deal(3) {
+		if len(cells) != 3 {
+			t.Errorf("one workload of 9 cells: shard %d/3 got %v", s, cells)
+		}
+	}
+	for _, n := range []int{3, 7} {
+		for s, cells := range p.Deal(n) {
+			if len(cells) == 0 {
+				t.Errorf("shard %d/%d got no cell", s, n)
+			}
 		}
 	}
 }
