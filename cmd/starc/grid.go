@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"starc/attention"
+	"starc/eval"
 	"starc/eval/grid"
 	gridplot "starc/eval/grid/plot"
 )
@@ -41,9 +42,10 @@ keys are refused) or, for the simple case, from flags (-m, -f, --tokens,
   starc grid merge DIR [--csv F] [--json-out F] [--md F] [--partial]
       one row per cell (parameters, scores, hardware columns); unfinished
       cells are listed and make the exit status 1 unless --partial
-  starc grid plot DIR|TABLE.json --out-dir D
+  starc grid plot DIR|TABLE.json|SWEEP.json --out-dir D
       score vs budget, rows and PIM energy vs budget, score vs energy
-      (Pareto front), needle heatmaps; PNG and SVG`,
+      (Pareto front), needle heatmaps; PNG and SVG. A merged table
+      (merge --json-out) or the rows of starc sweep --json plot too`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		model := fs.String("m", "", "simple case: model `DIR`")
 		text := fs.String("f", "", "simple case: perplexity text `FILE`")
@@ -334,13 +336,21 @@ func gridPlot(ctx context.Context, e *env, src, outDir string) error {
 			return err
 		}
 	} else {
-		f, err := os.Open(src)
+		data, err := os.ReadFile(src)
 		if err != nil {
 			return err
 		}
-		t, err = grid.ReadTableJSON(f, src)
-		f.Close()
-		if err != nil {
+		if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
+			// the rows of `starc sweep --json` or --out
+			var rows []eval.SweepRow
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&rows); err != nil {
+				return fmt.Errorf("%s: not sweep rows: %v", src, err)
+			}
+			name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+			t = grid.FromSweep(name, name, rows)
+		} else if t, err = grid.ReadTableJSON(bytes.NewReader(data), src); err != nil {
 			return err
 		}
 	}

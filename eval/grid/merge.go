@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"starc/eval"
 )
 
 // Row is one cell of a merged grid: its parameters, its scores when it is
@@ -190,6 +192,19 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// FromSweep makes a table of `starc sweep --json` rows (one perplexity
+// workload, no PIM energy), so its results plot like a grid's.
+func FromSweep(name, workload string, rows []eval.SweepRow) *Table {
+	t := &Table{Grid: name}
+	for i, r := range rows {
+		t.Rows = append(t.Rows, Row{ID: fmt.Sprintf("sweep-%d", i), Status: "done", Workload: workload, Kind: "ppl",
+			Method: r.Method, Budget: r.Budget, KV: "dense", Metric: "perplexity", Score: r.PPL, Samples: 1, SamplesWanted: 1,
+			TokensScored: r.TokensScored, Top10Recall: r.Top10Recall, MassRecall: r.MassRecall, TokensPerHead: r.TokensPerSel,
+			RowsPerHead: r.RowsPerHead})
+	}
+	return t
 }
 
 // ReadTableJSON reads a table written by WriteJSON (for plotting).

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"starc/eval"
 	"starc/eval/grid"
 )
 
@@ -100,5 +101,36 @@ func TestParetoFront(t *testing.T) {
 	}
 	if got := ids(ParetoFront(rows, false)); got != "a" {
 		t.Errorf("higher-is-better front %q, want a (cheapest and best)", got)
+	}
+}
+
+// The rows of a sweep (one text, no PIM energy) draw score and rows
+// versus budget, one panel each, and no energy or needle figure.
+func TestSweepRowsRender(t *testing.T) {
+	rows := []eval.SweepRow{{Method: "full", PPL: 14.5, RowsPerHead: 192}, {Method: "starc", Budget: 128, PPL: 15.6, RowsPerHead: 14},
+		{Method: "starc", Budget: 256, PPL: 15.0, RowsPerHead: 25}, {Method: "quest", Budget: 128, PPL: 55, RowsPerHead: 8},
+		{Method: "quest", Budget: 256, PPL: 29, RowsPerHead: 16}}
+	dir := t.TempDir()
+	files, err := All(context.Background(), grid.FromSweep("s", "dorian", rows), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"score_vs_budget.png", "score_vs_budget.svg", "cost_vs_budget.png", "cost_vs_budget.svg"}
+	if len(files) != len(want) {
+		t.Fatalf("wrote %v, want %v", files, want)
+	}
+	for i, f := range files {
+		if filepath.Base(f) != want[i] {
+			t.Errorf("file %d is %s, want %s", i, f, want[i])
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "cost_vs_budget.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil || cfg.Width != 384 || cfg.Height != 288 {
+		t.Errorf("cost_vs_budget.png: %d × %d, %v; want one 384 × 288 panel", cfg.Width, cfg.Height, err)
 	}
 }
