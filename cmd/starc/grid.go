@@ -27,7 +27,16 @@ RULER tasks at lengths and needle depths) × methods × budgets, as independent
 cells with stable IDs (a hash of the cell's configuration, starc's version and
 the model's fingerprint). The grid comes from a JSON spec file (SPEC; unknown
 keys are refused) or, for the simple case, from flags (-m, -f, --tokens,
---tasks, --lengths, --methods, --budgets ...).
+--tasks, --lengths, --methods, --budgets ...). A spec (paths relative to it;
+attention knobs default as in the other commands, kv to pim; scorer ruler):
+
+  {"name": "g1", "models": ["models/smollm2-135m-instruct"],
+   "methods": ["full", "starc", "quest"], "budgets": [128, 256],
+   "attention": {"dense_layers": 2, "window": 64, "page_size": 16, "kv": "pim"},
+   "perplexity": [{"name": "dorian", "file": "dorian.txt", "prefill": 1,
+                   "tokens": 2048, "windows": 2}],
+   "tasks": [{"task": "niah_single_1", "lengths": [1024, 4096],
+              "depths": [0, 50, 100], "samples": 4, "seed": 42}]}
 
   starc grid plan SPEC [--shards N] [--json]
       list the cells in order with their IDs (and shards, with --shards)
