@@ -560,3 +560,16 @@ func TestGridStopsOnSignal(t *testing.T) {
 		})
 	}
 }
+
+// The spec shown in `starc grid -h` is a valid spec.
+func TestGridHelpSpecParses(t *testing.T) {
+	long := gridCommand.long
+	start := strings.Index(long, `{"name"`)
+	end := strings.Index(long, "\n\n  starc grid plan")
+	if start < 0 || end < start {
+		t.Fatal("no spec in grid's help")
+	}
+	if _, err := grid.ParseSpec([]byte(long[start:end]), "grid -h"); err != nil {
+		t.Error(err)
+	}
+}
