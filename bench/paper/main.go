@@ -323,6 +323,7 @@ func markdown(points []point, own map[string][]int) string {
 		}
 		fmt.Fprintf(&b, "\n\n")
 	}
+	fmt.Fprintf(&b, "%s", deltaSummary(points))
 	fmt.Fprintf(&b, "## Budget tables (mean KV budget over the 31999 steps of the 32K run)\n\n")
 	fmt.Fprintf(&b, "| method | Llama (artifact) | GPT (artifact) | Mistral (artifact) | SmolLM2 (own, %d measured steps, tiled) |\n|---|---|---|---|---|\n", len(own["starc"]))
 	for _, me := range methods {
@@ -332,6 +333,48 @@ func markdown(points []point, own map[string][]int) string {
 		}
 		fmt.Fprintf(&b, " %.0f |\n", find(points, srcOwn, models[0].Label, "32K", me.Key).MeanBudget)
 	}
+	return b.String()
+}
+
+// deltaSummary is the range and mean |Δ| (pp) of each source per method over
+// the nine (model, Lout) groups; for full attention, of its attention share.
+func deltaSummary(points []point) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Δ by method (pp; min … max, mean |Δ| over the 9 model × Lout groups; full = its attention share)\n\n")
+	fmt.Fprintf(&b, "| quantity | method |")
+	for _, src := range sources {
+		fmt.Fprintf(&b, " (%s) |", src.Key)
+	}
+	fmt.Fprintf(&b, "\n|%s\n", strings.Repeat("---|", 2+len(sources)))
+	for _, kind := range []string{"latency", "energy"} {
+		for _, me := range append([]string{"full"}, methodKeys()...) {
+			fmt.Fprintf(&b, "| %s | %s |", kind, methodLabel(me))
+			for _, src := range sources {
+				lo, hi, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
+				for _, mod := range models {
+					for _, l := range louts {
+						p := find(points, src.Key, mod.Label, l.Label, me)
+						lat, en := paperValues(mod.Label, l.Label, me)
+						got, ref := p.Latency, lat[0]
+						if kind == "energy" {
+							got, ref = p.Energy, en[0]
+						}
+						if me == "full" {
+							got, ref = p.LatencyAttn, lat[1]
+							if kind == "energy" {
+								got, ref = p.EnergyAttn, en[1]
+							}
+						}
+						d := 100 * (got - ref)
+						lo, hi, sum, n = math.Min(lo, d), math.Max(hi, d), sum+math.Abs(d), n+1
+					}
+				}
+				fmt.Fprintf(&b, " %+.1f … %+.1f, %.1f |", lo, hi, sum/float64(n))
+			}
+			fmt.Fprintf(&b, "\n")
+		}
+	}
+	fmt.Fprintf(&b, "\n")
 	return b.String()
 }
 
