@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,11 +26,13 @@ import (
 // forked into each method; then the two stores decode greedily in
 // alternation, chunk after chunk (dense, device, dense, device, ...), so
 // both see the same machine load. It reports the median tokens/s of each
-// store, the ratio of the medians, and logs every chunk with the load
-// average. Heavy (minutes, mostly the 8000-token prefills): run with
-// -benchtime 1x.
+// store and their ratio, and logs every chunk with the load average. On a
+// loaded machine wall time mostly measures the scheduler's share, so it
+// also reports the process CPU time per token (both threads, the worker
+// pool's waits included) and the speed ratio it gives. Heavy (minutes,
+// mostly the 8000-token prefills): run with -benchtime 1x.
 func BenchmarkDecodeKVDevice(b *testing.B) {
-	const threads, denseLayers, chunk, reps = 2, 2, 8, 7
+	const threads, denseLayers = 2, 2
 	m := loadSmolLM2(b)
 	tok, err := tokenizer.Load(filepath.Join(testenv.DefaultModel(b), "tokenizer.json"))
 	if err != nil {
@@ -40,14 +43,13 @@ func BenchmarkDecodeKVDevice(b *testing.B) {
 		b.Fatal(err)
 	}
 	ids := tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-	type cell struct {
+	cells := []struct {
 		method string
 		budget int
-	}
-	cells := []cell{{"full", 0}, {"starc", 256}}
+	}{{"full", 0}, {"starc", 256}}
 	for _, ctx := range []int{512, 2048, 8000} {
 		b.Run(fmt.Sprintf("ctx%d", ctx), func(b *testing.B) {
-			capacity := ctx + reps*chunk + 1
+			capacity := ctx + kvReps*kvChunk + 1
 			newState := func(kv, method string, budget int) *model.State {
 				c := m.AttentionConfig(capacity)
 				c.Budget, c.DenseLayers = budget, denseLayers
@@ -82,43 +84,59 @@ func BenchmarkDecodeKVDevice(b *testing.B) {
 				for _, c := range cells {
 					name := c.method
 					if c.budget > 0 {
-						name += fmt.Sprintf("%d", c.budget)
+						name += fmt.Sprint(c.budget)
 					}
-					run := map[string]*decodeRun{}
-					for _, kv := range []string{"dense", "pim"} {
-						st := newState(kv, c.method, c.budget)
-						logits, err := st.Restore(snaps[kv])
+					var dense, device decodeRun
+					for _, r := range []struct {
+						run *decodeRun
+						kv  string
+					}{{&dense, "dense"}, {&device, "pim"}} {
+						st := newState(r.kv, c.method, c.budget)
+						logits, err := st.Restore(snaps[r.kv])
 						if err != nil {
 							b.Fatal(err)
 						}
-						run[kv] = &decodeRun{m: m, st: st, next: kernels.Argmax(logits)}
+						*r.run = decodeRun{m: m, st: st, next: kernels.Argmax(logits)}
 					}
-					var rates = map[string][]float64{}
-					var ratios []float64
-					for rep := range reps {
-						load := kvLoadAverage()
-						for _, kv := range []string{"dense", "pim"} {
-							rates[kv] = append(rates[kv], run[kv].decode(b, chunk))
-						}
-						ratios = append(ratios, rates["pim"][rep]/rates["dense"][rep])
-						b.Logf("%s rep %d: dense %.1f tok/s, device %.1f tok/s (load %s)", name, rep, rates["dense"][rep], rates["pim"][rep], load)
-					}
-					if !slices.Equal(run["dense"].ids, run["pim"].ids) {
-						b.Logf("%s: greedy tokens differ between the stores (FP16 rounding): dense %v, device %v", name, run["dense"].ids, run["pim"].ids)
-					}
-					d, p := kvMedian(rates["dense"]), kvMedian(rates["pim"])
-					b.Logf("%s: median dense %.2f tok/s, device %.2f tok/s, ratio of medians %.3f, median of paired ratios %.3f (load after: %s)",
-						name, d, p, p/d, kvMedian(ratios), kvLoadAverage())
-					b.ReportMetric(d, name+"/dense-tok/s")
-					b.ReportMetric(p, name+"/device-tok/s")
-					b.ReportMetric(p/d, name+"/device/dense")
-					for _, r := range run {
-						r.st.Close()
-					}
+					compareDecode(b, name, &dense, &device)
+					dense.st.Close()
+					device.st.Close()
 				}
 			}
 		})
 	}
+}
+
+// kvReps chunks of kvChunk tokens are decoded by each store.
+const kvReps, kvChunk = 15, 8
+
+// compareDecode decodes kvReps chunks with each run in alternation and
+// reports the medians.
+func compareDecode(b *testing.B, name string, dense, device *decodeRun) {
+	var rate, cpu [2][]float64 // [dense, device][rep]
+	var ratios []float64
+	for rep := range kvReps {
+		load := kvLoadAverage()
+		for i, r := range []*decodeRun{dense, device} {
+			tokS, cpuMS := r.decode(b, kvChunk)
+			rate[i], cpu[i] = append(rate[i], tokS), append(cpu[i], cpuMS)
+		}
+		ratios = append(ratios, rate[1][rep]/rate[0][rep])
+		b.Logf("%s rep %d: dense %.1f tok/s %.1f CPU ms/tok, device %.1f tok/s %.1f CPU ms/tok (load %s)",
+			name, rep, rate[0][rep], cpu[0][rep], rate[1][rep], cpu[1][rep], load)
+	}
+	if !slices.Equal(dense.ids, device.ids) {
+		b.Logf("%s: the greedy tokens differ (FP16 rounding): dense %v, device %v", name, dense.ids, device.ids)
+	}
+	d, p := kvMedian(rate[0]), kvMedian(rate[1])
+	cd, cp := kvMedian(cpu[0]), kvMedian(cpu[1])
+	b.Logf("%s: median dense %.2f tok/s, device %.2f tok/s: ratio of medians %.3f, median of paired ratios %.3f; "+
+		"CPU per token dense %.1f ms, device %.1f ms: ratio %.3f (load after: %s)",
+		name, d, p, p/d, kvMedian(ratios), cd, cp, cd/cp, kvLoadAverage())
+	b.ReportMetric(d, name+"/dense-tok/s")
+	b.ReportMetric(p, name+"/device-tok/s")
+	b.ReportMetric(p/d, name+"/device/dense")
+	b.ReportMetric(cd/cp, name+"/device/dense-by-cpu")
 }
 
 // decodeRun is one greedy sequence decoded in chunks.
@@ -129,10 +147,11 @@ type decodeRun struct {
 	ids  []int
 }
 
-// decode generates n tokens and returns the rate in tokens/s.
-func (r *decodeRun) decode(b *testing.B, n int) float64 {
+// decode generates n tokens and returns the rate in tokens/s and the
+// process CPU time per token in ms.
+func (r *decodeRun) decode(b *testing.B, n int) (tokS, cpuMS float64) {
 	dev, _ := r.st.Store().(*attention.PIM)
-	t0 := time.Now()
+	c0, t0 := kvProcessCPU(), time.Now()
 	for range n {
 		r.ids = append(r.ids, r.next)
 		logits, err := r.m.Forward(r.st, r.next)
@@ -144,7 +163,17 @@ func (r *decodeRun) decode(b *testing.B, n int) float64 {
 		}
 		r.next = kernels.Argmax(logits)
 	}
-	return float64(n) / time.Since(t0).Seconds()
+	wall := time.Since(t0)
+	return float64(n) / wall.Seconds(), float64(kvProcessCPU()-c0) / 1e6 / float64(n)
+}
+
+// kvProcessCPU is the user + system CPU time of the process so far.
+func kvProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func kvMedian(v []float64) float64 {
