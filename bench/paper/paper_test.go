@@ -115,6 +115,7 @@ var artifactNoPipe = []struct {
 	gTime float64
 }{
 	{"", 1.5210003941315278},
+	{"kv_budget_Llama_STARC.txt", 1.092372811424405},
 }
 
 // TestWithoutPipeoptMatchesArtifact: (a′) is derived from --pipeopt
