@@ -504,7 +504,7 @@ func TestGridStopsOnSignal(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run")
 			args := []string{"grid", "run", "-m", stories(t), "-f", text, "--methods", "starc,quest", "--budgets", "8", "--dense-layers", "1",
-				"--kv", "dense", "--windows", "16", "--tokens", "150", "--out", out, "--jobs", "2"}
+				"--kv", "dense", "--windows", "24", "--tokens", "150", "--out", out, "--jobs", "2"}
 			cmd := exec.Command(bin, args...)
 			watch := &stderrWatch{marker: "jobs", seen: make(chan struct{})}
 			cmd.Stderr = watch
@@ -513,13 +513,23 @@ func TestGridStopsOnSignal(t *testing.T) {
 			}
 			done := make(chan struct{})
 			go func() { cmd.Wait(); close(done) }()
-			select {
-			case <-watch.seen:
-			case <-time.After(2 * time.Minute):
-				cmd.Process.Kill()
-				t.Fatalf("no start line after 2 minutes:\n%s", watch)
+			// Signal once the first window of a cell is written: mid-run.
+			deadline := time.Now().Add(2 * time.Minute)
+			for {
+				matches, _ := filepath.Glob(filepath.Join(out, "*", "samples.jsonl"))
+				if len(matches) > 0 && len(sampleIndices(t, matches[0])) > 0 {
+					break
+				}
+				select {
+				case <-done:
+					t.Fatalf("ended before the signal:\n%s", watch)
+				case <-time.After(2 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("no sample after 2 minutes:\n%s", watch)
+				}
 			}
-			time.Sleep(500 * time.Millisecond)
 			sent := time.Now()
 			cmd.Process.Signal(sig)
 			select {
@@ -542,9 +552,9 @@ func TestGridStopsOnSignal(t *testing.T) {
 				if len(data) > 0 && data[len(data)-1] != '\n' {
 					t.Errorf("%s ends in a partial line after %v", d, sig)
 				}
-				if n := len(sampleIndices(t, filepath.Join(d, "samples.jsonl"))); n < 16 {
+				if n := len(sampleIndices(t, filepath.Join(d, "samples.jsonl"))); n < 24 {
 					if _, err := os.Stat(filepath.Join(d, "result.json")); err == nil {
-						t.Errorf("%s has result.json with %d of 16 windows", d, n)
+						t.Errorf("%s has result.json with %d of 24 windows", d, n)
 					}
 				}
 				if left := leftovers(t, d); len(left) > 0 {
