@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -113,6 +114,9 @@ func Claim(dir string, p *Plan, shards int) error {
 		if err := checkCellDirs(dir, p); err != nil {
 			return err
 		}
+		if err := checkNewDir(dir, p); err != nil {
+			return err
+		}
 		// Create grid.json only if absent (a link fails on an existing
 		// name), so shards starting together agree on one file.
 		if err := writeNew(gridPath(dir), data); err != nil && !errors.Is(err, os.ErrExist) {
@@ -172,6 +176,31 @@ func readGridFile(dir string) (GridFile, error) {
 		return g, fmt.Errorf("%s: not a starc grid file (%v); use another --out", gridPath(dir), err)
 	}
 	return g, nil
+}
+
+// checkNewDir refuses a directory without grid.json that holds anything
+// but this plan's cell directories, a logs directory (Slurm's, made before
+// the tasks start) and a volume's lost+found: a grid does not scatter its
+// cells among other files.
+func checkNewDir(dir string, p *Plan) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	ids := map[string]bool{}
+	for _, c := range p.Cells {
+		ids[c.ID] = true
+	}
+	for _, e := range entries {
+		if e.IsDir() && (ids[e.Name()] || e.Name() == "logs" || e.Name() == "lost+found") {
+			continue
+		}
+		if e.Name() == "grid.json" || strings.HasPrefix(e.Name(), ".grid.json.tmp-") {
+			continue // another shard is creating it right now
+		}
+		return fmt.Errorf("%s holds %s and no grid.json: not a grid directory; use an empty or new --out", dir, e.Name())
+	}
+	return nil
 }
 
 // checkCellDirs refuses a directory holding a cell directory (a

@@ -176,6 +176,17 @@ func TestClaimRefuses(t *testing.T) {
 	if _, err := os.Stat(gridPath(other)); err == nil {
 		t.Error("a refused claim wrote grid.json")
 	}
+
+	home := t.TempDir()
+	os.WriteFile(filepath.Join(home, "notes.txt"), []byte("mine"), 0o644)
+	if err := Claim(home, p, 1); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("a directory of other files: %v", err)
+	}
+	slurm := t.TempDir()
+	os.MkdirAll(filepath.Join(slurm, "logs"), 0o755)
+	if err := Claim(slurm, p, 2); err != nil {
+		t.Errorf("a directory holding only Slurm's logs/: %v", err)
+	}
 }
 
 // Merge lists every cell: done, partial, missing, or corrupt with the
