@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,13 +231,21 @@ func TestGridResumesAfterKill(t *testing.T) {
 }
 
 // A perplexity cell is the stream protocol of `starc sweep` (the
-// reference: eval.Sweep) on the same tokens: same perplexity, recall and
-// rows per head, for full attention and two sparse methods.
+// reference: eval.Sweep, each run prefilling for itself) on the same
+// tokens, bit for bit: perplexity, recalls and rows per head, for full
+// attention and two sparse methods, although the grid's cells fork one
+// shared prefill of 4 tokens.
 func TestGridPerplexityEqualsSweep(t *testing.T) {
+	for _, prefill := range []int{1, 4} {
+		t.Run(fmt.Sprintf("prefill=%d", prefill), func(t *testing.T) { gridEqualsSweep(t, prefill) })
+	}
+}
+
+func gridEqualsSweep(t *testing.T, prefill int) {
 	dir := stories(t)
 	text := testenv.Shared(t, "data/tinyshakespeare_first20000.txt")
 	knobs := []string{"--dense-layers", "1", "--page-size", "4", "--window", "16", "--cluster-size", "4", "--recluster", "16"}
-	code, stdout, stderr := runStarc(t, append([]string{"sweep", "-m", dir, "-f", text, "--prefill", "4", "--max-tokens", "60",
+	code, stdout, stderr := runStarc(t, append([]string{"sweep", "-m", dir, "-f", text, "--prefill", fmt.Sprint(prefill), "--max-tokens", "60",
 		"--methods", "full,starc,quest", "--budgets", "8", "--threads", "1", "--json"}, knobs...)...)
 	if code != 0 {
 		t.Fatalf("sweep: exit %d: %s", code, stderr)
@@ -248,6 +255,7 @@ func TestGridPerplexityEqualsSweep(t *testing.T) {
 		PPL         float64 `json:"ppl"`
 		Top10Recall float64 `json:"top10_recall"`
 		MassRecall  float64 `json:"mass_recall"`
+		RowsPerHead float64 `json:"rows_per_head"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &want); err != nil {
 		t.Fatal(err)
@@ -255,7 +263,7 @@ func TestGridPerplexityEqualsSweep(t *testing.T) {
 	tmp := t.TempDir()
 	spec := fmt.Sprintf(`{"name": "ref", "models": [%q], "methods": ["full", "starc", "quest"], "budgets": [8],
   "attention": {"dense_layers": 1, "page_size": 4, "window": 16, "cluster_size": 4, "recluster": 16, "kv": "dense"},
-  "perplexity": [{"name": "s", "file": %q, "prefill": 4, "tokens": 60}]}`, dir, text)
+  "perplexity": [{"name": "s", "file": %q, "prefill": %d, "tokens": 60}]}`, dir, text, prefill)
 	specPath := filepath.Join(tmp, "ref.json")
 	os.WriteFile(specPath, []byte(spec), 0o644)
 	out := filepath.Join(tmp, "out")
@@ -273,6 +281,7 @@ func TestGridPerplexityEqualsSweep(t *testing.T) {
 			Score       float64 `json:"score"`
 			Top10Recall float64 `json:"top10_recall"`
 			MassRecall  float64 `json:"mass_recall"`
+			RowsPerHead float64 `json:"rows_per_head"`
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal(data, &got); err != nil {
@@ -281,12 +290,11 @@ func TestGridPerplexityEqualsSweep(t *testing.T) {
 	if len(got.Rows) != len(want) {
 		t.Fatalf("grid rows %+v, sweep rows %+v", got.Rows, want)
 	}
-	close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
 	for i, w := range want {
 		g := got.Rows[i]
-		if g.Method != w.Method || !close(g.Score, w.PPL) || !close(g.Top10Recall, w.Top10Recall) || !close(g.MassRecall, w.MassRecall) {
-			t.Errorf("%s: grid ppl %.12g recall %.6f/%.6f, sweep ppl %.12g recall %.6f/%.6f", w.Method, g.Score, g.Top10Recall,
-				g.MassRecall, w.PPL, w.Top10Recall, w.MassRecall)
+		if g.Method != w.Method || g.Score != w.PPL || g.Top10Recall != w.Top10Recall || g.MassRecall != w.MassRecall || g.RowsPerHead != w.RowsPerHead {
+			t.Errorf("%s: grid ppl %.17g recall %.17g/%.17g rows %.17g; sweep ppl %.17g recall %.17g/%.17g rows %.17g", w.Method, g.Score,
+				g.Top10Recall, g.MassRecall, g.RowsPerHead, w.PPL, w.Top10Recall, w.MassRecall, w.RowsPerHead)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -69,8 +70,9 @@ type RunSummary struct {
 	Cells, Finished, Ran int // in the shard; finished before the run; run now
 }
 
-// unit is work one job does: one perplexity cell, or every cell of one
-// task workload (answered together from one prefill per sample).
+// unit is work one job does: the cells of one workload that share a
+// prefill (a task's, or a perplexity text's prefilled more than one token),
+// or one perplexity cell.
 type unit struct {
 	cells   []*cellRun
 	modelID string
@@ -119,7 +121,7 @@ func Run(ctx context.Context, opt RunOptions) (RunSummary, error) {
 			cr.done[s.Index] = true
 		}
 		pending += n - len(cr.done)
-		if c.Config.Workload.Kind == "task" {
+		if c.sharesPrefill() {
 			if u := byGroup[c.Group]; u != nil {
 				u.cells = append(u.cells, cr)
 				continue
@@ -127,7 +129,7 @@ func Run(ctx context.Context, opt RunOptions) (RunSummary, error) {
 		}
 		u := &unit{cells: []*cellRun{cr}, modelID: c.ModelDir}
 		units = append(units, u)
-		if c.Config.Workload.Kind == "task" {
+		if c.sharesPrefill() {
 			byGroup[c.Group] = u
 		}
 	}
@@ -252,7 +254,7 @@ func (r *runner) runUnit(ctx context.Context, u *unit) error {
 		}
 	}
 	if u.cells[0].cell.Config.Workload.Kind == "ppl" {
-		err = r.runPPL(ctx, mo, u.cells[0], writers[0])
+		err = r.runPPL(ctx, mo, u.cells, writers)
 	} else {
 		err = r.runTasks(ctx, mo, u.cells, writers)
 	}
@@ -313,38 +315,61 @@ func layout(k Knobs) pim.Layout {
 	return pim.LayoutGQA
 }
 
-// runPPL scores the pending windows of a perplexity cell.
-func (r *runner) runPPL(ctx context.Context, mo *modelOnce, cr *cellRun, w *sampleWriter) error {
-	c := cr.cell
-	wl := c.Config.Workload
-	ids, err := r.textIDs(ctx, mo, c.TextFile)
+// runPPL scores the pending windows of the perplexity cells of one
+// workload. With a prefill of more than one token, each window is
+// prefilled once (full attention, as every method prefills) and every
+// cell decodes from its own fork of that prefill; with one token there is
+// nothing to share and each cell prefills its own.
+func (r *runner) runPPL(ctx context.Context, mo *modelOnce, cells []*cellRun, writers []*sampleWriter) error {
+	first := cells[0].cell
+	wl := first.Config.Workload
+	ids, err := r.textIDs(ctx, mo, first.TextFile)
 	if err != nil {
 		return err
 	}
 	span := wl.Prefill + wl.Tokens
 	if len(ids) < wl.Windows*span {
-		return fmt.Errorf("%s has %d tokens, fewer than %d windows × (%d prefilled + %d scored)", c.TextFile, len(ids), wl.Windows, wl.Prefill, wl.Tokens)
+		return fmt.Errorf("%s has %d tokens, fewer than %d windows × (%d prefilled + %d scored)", first.TextFile, len(ids), wl.Windows, wl.Prefill, wl.Tokens)
 	}
 	m := mo.l.Model
 	if span > m.Config.MaxContext() {
 		return fmt.Errorf("workload %s: %d prefilled + %d scored tokens exceed the model's context of %d", wl.Name, wl.Prefill, wl.Tokens, m.Config.MaxContext())
 	}
 	for win := range wl.Windows {
-		if cr.done[win] {
+		var todo []int
+		for i, cr := range cells {
+			if !cr.done[win] {
+				todo = append(todo, i)
+			}
+		}
+		if len(todo) == 0 {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s, err := r.pplWindow(ctx, m, c.Config, ids[win*span:(win+1)*span])
-		if err != nil {
-			return fmt.Errorf("cell %s (%s), window %d: %w", c.ID, c.Name(), win, err)
+		window := ids[win*span : (win+1)*span]
+		var shared *prefilled
+		if wl.Prefill > 1 {
+			if shared, err = r.prefill(m, first.Config, window); err != nil {
+				return fmt.Errorf("workload %s, window %d: %w", wl.Name, win, err)
+			}
 		}
-		s.Index = win
-		if err := w.write(s); err != nil {
-			return err
+		for _, i := range todo {
+			c := cells[i].cell
+			s, err := r.pplWindow(ctx, m, c.Config, window, shared)
+			if err != nil {
+				shared.close()
+				return fmt.Errorf("cell %s (%s), window %d: %w", c.ID, c.Name(), win, err)
+			}
+			s.Index = win
+			if err := writers[i].write(s); err != nil {
+				shared.close()
+				return err
+			}
+			r.sampleDone()
 		}
-		r.sampleDone()
+		shared.close()
 	}
 	return nil
 }
@@ -365,25 +390,75 @@ func (r *runner) textIDs(ctx context.Context, mo *modelOnce, path string) ([]int
 	return ids, nil
 }
 
-// pplWindow runs the stream protocol on one window.
-func (r *runner) pplWindow(ctx context.Context, m *model.Model, cfg CellConfig, ids []int) (Sample, error) {
-	t0 := time.Now()
-	var s Sample
+// prefilled is a window's prefill under full attention, snapshotted for
+// the cells to fork.
+type prefilled struct {
+	st   *model.State
+	snap *model.Snapshot
+}
+
+func (p *prefilled) close() {
+	if p != nil {
+		p.st.Close()
+	}
+}
+
+// prefill runs the first Prefill tokens of window through a forkable
+// full-attention state of the window's capacity and snapshots it.
+func (r *runner) prefill(m *model.Model, cfg CellConfig, window []int) (*prefilled, error) {
+	full := cfg
+	full.Method, full.Budget = "full", 0
+	st, _, err := r.newState(m, full, len(window), true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Prefill(st, window[:cfg.Workload.Prefill]); err != nil {
+		st.Close()
+		return nil, err
+	}
+	snap, err := st.Snapshot(nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &prefilled{st: st, snap: snap}, nil
+}
+
+// newState builds a cell's state (its method, the KV store the knobs name)
+// for capacity tokens.
+func (r *runner) newState(m *model.Model, cfg CellConfig, capacity int, forkable bool) (*model.State, *attention.PIM, error) {
 	k := cfg.Attention
-	ac := attnConfig(m, cfg, len(ids))
+	ac := attnConfig(m, cfg, capacity)
 	method, err := attention.New(cfg.Method, ac)
 	if err != nil {
-		return s, err
+		return nil, nil, err
 	}
-	opt := model.StateOptions{MaxTokens: len(ids), Threads: max(r.opt.Threads, 1), Method: method, DenseLayers: ac.DenseLayers}
+	opt := model.StateOptions{MaxTokens: capacity, Threads: max(r.opt.Threads, 1), Method: method, DenseLayers: ac.DenseLayers,
+		Forkable: forkable}
 	var device *attention.PIM
 	if k.KV == "pim" {
 		if device, err = attention.NewPIM(pim.HBM3PIM(true), ac, layout(k)); err != nil {
-			return s, err
+			return nil, nil, err
 		}
 		opt.Store = device
 	}
 	st, err := model.NewState(m, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, device, nil
+}
+
+// pplWindow runs STARC's stream protocol on one window: the first Prefill
+// tokens prefilled densely (here, or forked from shared), then every later
+// token predicted and fed through the decode path, so the cell's method
+// chooses the context of each prediction. Quality, rows and device cost
+// count the decode steps only.
+func (r *runner) pplWindow(ctx context.Context, m *model.Model, cfg CellConfig, window []int, shared *prefilled) (Sample, error) {
+	t0 := time.Now()
+	var s Sample
+	k := cfg.Attention
+	st, device, err := r.newState(m, cfg, len(window), false)
 	if err != nil {
 		return s, err
 	}
@@ -391,33 +466,50 @@ func (r *runner) pplWindow(ctx context.Context, m *model.Model, cfg CellConfig, 
 	st.Attn.EnableQuality()
 	heads := &eval.RowCounter{RowTokens: k.RowTokens, FromLayer: *k.DenseLayers}
 	st.Attn.OnSelect(heads.Observe)
+	prefill := cfg.Workload.Prefill
+	var logits []float32
+	if shared != nil {
+		logits, err = st.Restore(shared.snap)
+	} else {
+		logits, err = m.Prefill(st, window[:prefill])
+	}
+	if err != nil {
+		return s, err
+	}
+	heads.Reset()
+	if device != nil {
+		device.EndStep() // the prefill's accounting is not the decode's
+	}
 	var dev pim.StepReport
-	steps := 0
-	running := func(scored int, _ float64) {
-		if scored == 1 { // the prefill's accounting is not the decode's
-			heads.Reset()
-			if device != nil {
-				device.EndStep()
-			}
-			return
+	var nll float64
+	for i := prefill; i < len(window); i++ {
+		if err := ctx.Err(); err != nil {
+			return s, err
 		}
-		steps++
+		x := eval.NLL(logits, window[i])
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return s, fmt.Errorf("scored token %d has NLL %g", i-prefill+1, x)
+		}
+		nll += x
+		s.Tokens++
+		if i == len(window)-1 {
+			break // the last prediction needs no forward pass
+		}
+		if logits, err = m.Forward(st, window[i]); err != nil {
+			return s, err
+		}
+		s.DecodeSteps++
 		if device != nil {
 			dev.Add(device.EndStep())
 		}
 	}
-	res, err := eval.StreamPerplexity(ctx, m, st, ids, cfg.Workload.Prefill, cfg.Workload.Tokens, running)
-	if err != nil {
-		return s, err
-	}
-	s.Tokens, s.NLLSum = res.TokensScored, res.MeanNLL*float64(res.TokensScored)
+	s.NLLSum = nll
 	_, s.Top10Recall, s.MassRecall = st.Attn.Quality().Mean()
-	s.DecodeSteps = steps
 	s.TokensPerHead = ratio(heads.TokensRead, heads.Reads)
 	s.RowsPerHead = heads.RowsPerRead()
-	if steps > 0 {
-		s.PIMLatencyNS, s.PIMEnergyNJ = dev.LatencyNS/float64(steps), dev.EnergyPJ/1e3/float64(steps)
-		s.PIMRowActivations = float64(dev.RowActivations) / float64(steps)
+	if steps := float64(s.DecodeSteps); steps > 0 {
+		s.PIMLatencyNS, s.PIMEnergyNJ = dev.LatencyNS/steps, dev.EnergyPJ/1e3/steps
+		s.PIMRowActivations = float64(dev.RowActivations) / steps
 	}
 	s.Seconds = time.Since(t0).Seconds()
 	return s, nil

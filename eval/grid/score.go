@@ -10,9 +10,10 @@ import (
 
 // Score is a cell's result from its samples, which must be exactly
 // samples 0..n−1 of the workload (in any order). Perplexity pools the
-// windows' NLL (exp of the mean NLL over every scored token); recalls are
-// weighted by scored tokens, per-step costs by decode steps. A task's
-// score is the scorer's over every sample; costs are means over samples.
+// windows' NLL (exp of the mean NLL over every scored token, not a mean
+// of perplexities); recalls and per-step costs are means over the
+// windows, which are all the same size. A task's score is the scorer's
+// over every sample; costs are means over samples.
 func Score(id string, cfg CellConfig, samples []Sample) (Result, error) {
 	r := Result{ID: id, Samples: len(samples)}
 	n := cfg.Workload.SampleCount()
@@ -28,35 +29,33 @@ func Score(id string, cfg CellConfig, samples []Sample) (Result, error) {
 		r.Seconds += s.Seconds
 	}
 	if cfg.Workload.Kind == "ppl" {
-		var nll, steps float64
+		var nll float64
 		for _, s := range sorted {
-			if s.Tokens < 1 {
-				return r, fmt.Errorf("window %d scored %d tokens", s.Index, s.Tokens)
+			if s.Tokens != cfg.Workload.Tokens {
+				return r, fmt.Errorf("window %d scored %d tokens, the workload %d", s.Index, s.Tokens, cfg.Workload.Tokens)
 			}
-			t, d := float64(s.Tokens), float64(s.DecodeSteps)
 			nll += s.NLLSum
 			r.TokensScored += s.Tokens
-			r.Top10Recall += s.Top10Recall * t
-			r.MassRecall += s.MassRecall * t
 			r.DecodeSteps += s.DecodeSteps
-			steps += d
-			r.TokensPerHead += s.TokensPerHead * d
-			r.RowsPerHead += s.RowsPerHead * d
-			r.PIMLatencyNS += s.PIMLatencyNS * d
-			r.PIMEnergyNJ += s.PIMEnergyNJ * d
-			r.PIMRowActivations += s.PIMRowActivations * d
+			r.Top10Recall += s.Top10Recall
+			r.MassRecall += s.MassRecall
+			r.TokensPerHead += s.TokensPerHead
+			r.RowsPerHead += s.RowsPerHead
+			r.PIMLatencyNS += s.PIMLatencyNS
+			r.PIMEnergyNJ += s.PIMEnergyNJ
+			r.PIMRowActivations += s.PIMRowActivations
 		}
-		tokens := float64(r.TokensScored)
-		r.Metric, r.Score = "perplexity", math.Exp(nll/tokens)
-		r.Top10Recall /= tokens
-		r.MassRecall /= tokens
-		if steps > 0 {
-			r.TokensPerHead /= steps
-			r.RowsPerHead /= steps
-			r.PIMLatencyNS /= steps
-			r.PIMEnergyNJ /= steps
-			r.PIMRowActivations /= steps
-		}
+		// Windows are the same size, so the means over windows are the
+		// means over tokens and steps (and one window's are its own, exactly).
+		k := float64(n)
+		r.Metric, r.Score = "perplexity", math.Exp(nll/float64(r.TokensScored))
+		r.Top10Recall /= k
+		r.MassRecall /= k
+		r.TokensPerHead /= k
+		r.RowsPerHead /= k
+		r.PIMLatencyNS /= k
+		r.PIMEnergyNJ /= k
+		r.PIMRowActivations /= k
 		if math.IsNaN(r.Score) || math.IsInf(r.Score, 0) {
 			return r, fmt.Errorf("perplexity %g is not finite", r.Score)
 		}

@@ -30,6 +30,14 @@ func ParseShard(s string) (Shard, error) {
 	return checkShard(i, n)
 }
 
+// sharesPrefill reports whether the cells of c's workload run together
+// from one prefill: task samples, and perplexity windows prefilled with
+// more than one token.
+func (c Cell) sharesPrefill() bool {
+	w := c.Config.Workload
+	return w.Kind == "task" || w.Prefill > 1
+}
+
 func checkShard(i, n int) (Shard, error) {
 	switch {
 	case n < 1 || n > maxShards:
@@ -113,9 +121,9 @@ func slurmShard(getenv func(string) string, num func(string) (int, error)) (Shar
 }
 
 // Deal gives every cell of the plan to one shard and returns, per shard,
-// the cells' indices in plan order. Cells of one task workload stay
-// together, since they share a prefill, unless there are fewer task
-// workloads than shards: then each is cut into ceil(shards/workloads)
+// the cells' indices in plan order. Cells of one workload that share a
+// prefill stay together, unless there are fewer such workloads than
+// shards: then each is cut into ceil(shards/workloads)
 // parts (its cells dealt round-robin), so no shard idles for want of
 // work. Units are dealt by estimated cost, largest first, each to the
 // least loaded shard (ties: plan order, lowest shard), so shards never
@@ -129,7 +137,7 @@ func (p *Plan) Deal(shards int) [][]int {
 	groups := map[string][]int{}
 	var order []string
 	for _, c := range p.Cells {
-		if c.Config.Workload.Kind != "task" {
+		if !c.sharesPrefill() {
 			units = append(units, unit{[]int{c.Index}, c.Cost})
 			continue
 		}
@@ -138,7 +146,7 @@ func (p *Plan) Deal(shards int) [][]int {
 		}
 		groups[c.Group] = append(groups[c.Group], c.Index)
 	}
-	parts := 1
+	parts := 1 // groups are the workloads with a shared prefill
 	if len(order) > 0 && len(order) < shards {
 		parts = (shards + len(order) - 1) / len(order)
 	}

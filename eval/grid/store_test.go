@@ -77,36 +77,39 @@ func FuzzParseSamples(f *testing.F) {
 	})
 }
 
-// Score pools perplexity windows by tokens (not a mean of perplexities)
-// and weights per-step costs by decode steps; it refuses a missing window.
+// Score pools perplexity windows by their NLL (not a mean of
+// perplexities), averages recalls and costs over the equal windows, and
+// refuses a missing window or one of another size.
 func TestScorePerplexity(t *testing.T) {
-	cfg := CellConfig{Workload: Workload{Kind: "ppl", Windows: 2}}
+	cfg := CellConfig{Workload: Workload{Kind: "ppl", Windows: 2, Tokens: 20}}
 	samples := []Sample{
-		{Index: 1, Tokens: 30, NLLSum: 30 * 2.0, Top10Recall: 0.5, DecodeSteps: 29, RowsPerHead: 4, PIMEnergyNJ: 10},
-		{Index: 0, Tokens: 10, NLLSum: 10 * 1.0, Top10Recall: 1.0, DecodeSteps: 9, RowsPerHead: 2, PIMEnergyNJ: 20},
+		{Index: 1, Tokens: 20, NLLSum: 20 * 2.0, Top10Recall: 0.5, DecodeSteps: 19, RowsPerHead: 4, PIMEnergyNJ: 10},
+		{Index: 0, Tokens: 20, NLLSum: 20 * 1.0, Top10Recall: 1.0, DecodeSteps: 19, RowsPerHead: 2, PIMEnergyNJ: 20},
 	}
 	r, err := Score("x", cfg, samples)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPPL := math.Exp((60.0 + 10.0) / 40.0)
-	if math.Abs(r.Score-wantPPL) > 1e-12 || r.TokensScored != 40 || r.Metric != "perplexity" {
-		t.Errorf("ppl %v over %d tokens, want %v over 40", r.Score, r.TokensScored, wantPPL)
+	wantPPL := math.Exp((40.0 + 20.0) / 40.0) // e^1.5, not (e^2 + e^1)/2
+	if math.Abs(r.Score-wantPPL) > 1e-12 || r.TokensScored != 40 || r.DecodeSteps != 38 || r.Metric != "perplexity" {
+		t.Errorf("ppl %v over %d tokens, %d steps; want %v over 40, 38", r.Score, r.TokensScored, r.DecodeSteps, wantPPL)
 	}
-	if want := (0.5*30 + 1.0*10) / 40; math.Abs(r.Top10Recall-want) > 1e-12 {
-		t.Errorf("top-10 recall %v, want %v", r.Top10Recall, want)
+	if r.Top10Recall != 0.75 || r.RowsPerHead != 3 || r.PIMEnergyNJ != 15 {
+		t.Errorf("means: recall %v rows %v energy %v, want 0.75 3 15", r.Top10Recall, r.RowsPerHead, r.PIMEnergyNJ)
 	}
-	if want := (4.0*29 + 2.0*9) / 38; math.Abs(r.RowsPerHead-want) > 1e-12 {
-		t.Errorf("rows per head %v, want %v", r.RowsPerHead, want)
-	}
-	if want := (10.0*29 + 20.0*9) / 38; math.Abs(r.PIMEnergyNJ-want) > 1e-12 {
-		t.Errorf("energy %v, want %v", r.PIMEnergyNJ, want)
+	one, err := Score("x", CellConfig{Workload: Workload{Kind: "ppl", Windows: 1, Tokens: 20}},
+		[]Sample{{Tokens: 20, NLLSum: 33, MassRecall: 0.75761459981331125}})
+	if err != nil || one.MassRecall != 0.75761459981331125 {
+		t.Errorf("one window's recall %v comes back as %.17g (%v)", 0.75761459981331125, one.MassRecall, err)
 	}
 	if _, err := Score("x", cfg, samples[:1]); err == nil {
 		t.Error("a cell with one of two windows was scored")
 	}
-	if _, err := Score("x", cfg, []Sample{samples[0], {Index: 1, Tokens: 1}}); err == nil {
+	if _, err := Score("x", cfg, []Sample{samples[0], {Index: 1, Tokens: 20}}); err == nil {
 		t.Error("a cell with window 1 twice and window 0 missing was scored")
+	}
+	if _, err := Score("x", cfg, []Sample{samples[0], {Index: 0, Tokens: 7}}); err == nil {
+		t.Error("a window of another size was scored")
 	}
 }
 
