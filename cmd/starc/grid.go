@@ -46,8 +46,8 @@ attention knobs default as in the other commands, kv to pim; scorer ruler):
       --shard the shard comes from $SLURM_ARRAY_TASK_ID/_COUNT (or _MIN/_MAX),
       or from $JOB_COMPLETION_INDEX with --shards N, else the whole grid. A
       rerun skips finished cells and resumes partial ones. --jobs K runs K
-      cells side by side; the cells of one task workload run together,
-      prefilling each sample once.
+      cells side by side; the cells of one workload run together from one
+      prefill per sample (tasks; perplexity with "prefill" above 1).
   starc grid merge DIR [--csv F] [--json-out F] [--md F] [--partial]
       one row per cell (parameters, scores, hardware columns); unfinished
       cells are listed and make the exit status 1 unless --partial
