@@ -116,6 +116,8 @@ var artifactNoPipe = []struct {
 }{
 	{"", 1.5210003941315278},
 	{"kv_budget_Llama_STARC.txt", 1.092372811424405},
+	{"kv_budget_Llama_Quest.txt", 1.0659307240742713},
+	{"kv_budget_Llama_SparQ.txt", 1.200212031923332},
 }
 
 // TestWithoutPipeoptMatchesArtifact: (a′) is derived from --pipeopt
