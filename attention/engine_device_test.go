@@ -1,8 +1,11 @@
 package attention
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"starc/model/kernels"
 	"starc/pim"
@@ -65,7 +68,7 @@ type decoder struct {
 }
 
 // newDecoder prefills prompt random tokens into an Engine over store.
-func newDecoder(t *testing.T, cfg Config, method string, store Store, pool *kernels.Pool, prompt int) *decoder {
+func newDecoder(t testing.TB, cfg Config, method string, store Store, pool *kernels.Pool, prompt int) *decoder {
 	t.Helper()
 	m, err := New(method, cfg)
 	if err != nil {
@@ -98,4 +101,60 @@ func (d *decoder) step() {
 		dev.EndStep()
 	}
 	d.pos++
+}
+
+// BenchmarkDecodeStores is the attention of one decode step (all 30 layers
+// of SmolLM2-135M's shape, one thread) over the dense store, the device
+// store, and the device store with its cost model off ("uncharged"), at
+// 512, 2048 and 8000 cached tokens: what reading FP16 rows in place costs
+// against float32 rows, and what the device's command-level charge adds.
+// The cpu-ms/step metric is process CPU time, steadier than ns/op on a
+// shared machine.
+func BenchmarkDecodeStores(b *testing.B) {
+	for _, n := range []int{512, 2048, 8000} {
+		for _, method := range []string{"full", "starc"} {
+			for _, kind := range []string{"dense", "device", "uncharged"} {
+				b.Run(fmt.Sprintf("n=%d/%s/%s", n, method, kind), func(b *testing.B) {
+					cfg := Config{Layers: 30, QueryHeads: 9, KVHeads: 3, HeadDim: 64, MaxTokens: n + 1000, DenseLayers: 2}
+					if method == "starc" {
+						cfg.Budget = 256
+					}
+					var store Store
+					device, err := NewPIM(pim.HBM3PIM(true), cfg, pim.LayoutGQA)
+					if err != nil {
+						b.Fatal(err)
+					}
+					switch kind {
+					case "dense":
+						if store, err = NewDense(cfg.Layers, cfg.KVHeads, cfg.HeadDim, cfg.MaxTokens); err != nil {
+							b.Fatal(err)
+						}
+					case "device":
+						store = device
+					default:
+						store = uncharged{device}
+					}
+					d := newDecoder(b, cfg, method, store, nil, n)
+					d.step()
+					c0 := processCPU()
+					for i := 0; b.Loop(); i++ {
+						if d.pos == cfg.MaxTokens {
+							b.Fatal("capacity reached: use a smaller -benchtime")
+						}
+						d.step()
+					}
+					b.ReportMetric(float64(processCPU()-c0)/1e6/float64(b.N), "cpu-ms/step")
+				})
+			}
+		}
+	}
+}
+
+// processCPU is the user + system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
