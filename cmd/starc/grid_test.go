@@ -18,6 +18,7 @@ import (
 	"starc/eval/grid"
 	"starc/eval/taskrun"
 	"starc/internal/testenv"
+	"starc/tokenizer"
 )
 
 // gridChildEnv carries a `starc grid` command line (one argument per
@@ -412,17 +413,18 @@ func TestGridTaskCellsEqualGenerate(t *testing.T) {
 	spec := filepath.Join(tmp, "task.json")
 	os.WriteFile(spec, []byte(fmt.Sprintf(`{"name": "task", "models": [%q], "methods": ["full", "starc"], "budgets": [64],
   "tasks": [{"task": "niah_single_1", "lengths": [1024], "depths": [50], "samples": 1}]}`, modelDir)), 0o644)
+	// The model runs in child processes: a test process grown by SmolLM2
+	// would pass its peak RSS on to the children other tests measure.
 	out := filepath.Join(tmp, "out")
-	if code, _, stderr := runStarc(t, "grid", "run", spec, "--out", out, "--threads", "2"); code != 0 {
-		t.Fatalf("grid run: exit %d: %s", code, stderr)
+	if b, err := gridChild("grid", "run", spec, "--out", out, "--threads", "2").CombinedOutput(); err != nil {
+		t.Fatalf("grid run: %v\n%s", err, b)
 	}
-	l, err := loadModel(modelDir)
+	tok, err := tokenizer.Load(filepath.Join(modelDir, "tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := taskrun.Generated{Tokenizer: grid.TokenCounter{Tok: l.tok}, PerTask: 1, Seed: 42}.Samples(context.Background(), 1024,
+	samples, err := taskrun.Generated{Tokenizer: grid.TokenCounter{Tok: tok}, PerTask: 1, Seed: 42}.Samples(context.Background(), 1024,
 		taskrun.Task{Name: "niah_single_1", Depth: 50})
-	l.close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,11 +451,14 @@ func TestGridTaskCellsEqualGenerate(t *testing.T) {
 		if r.Budget > 0 {
 			args = append(args, "--budget", fmt.Sprint(r.Budget))
 		}
-		code, stdout, stderr := runStarc(t, args...)
-		if code != 0 {
-			t.Fatalf("generate: exit %d: %s", code, stderr)
+		gen := gridChild(args...)
+		var stderr bytes.Buffer
+		gen.Stderr = &stderr
+		stdout, err := gen.Output()
+		if err != nil {
+			t.Fatalf("generate: %v: %s", err, stderr.String())
 		}
-		if strings.TrimSpace(stdout) != strings.TrimSpace(*s.Pred) {
+		if strings.TrimSpace(string(stdout)) != strings.TrimSpace(*s.Pred) {
 			t.Errorf("%s-%d: grid answered %q, generate %q", r.Method, r.Budget, *s.Pred, stdout)
 		}
 		if r.Method == "full" && r.Score != 100 {
