@@ -24,8 +24,8 @@ func lighter(c color.RGBA) color.RGBA {
 }
 
 // drawFigure draws Fig. 11 from source (a) as stacked bars (attention part
-// dark, rest light), with the paper's totals (black triangles), sources (b)
-// (circles), (c) (crosses) and (d) (squares) as markers on each bar: one panel per
+// dark, rest light), with the paper's totals (black triangles), sources (a′)
+// (plus), (b) (circles), (c) (crosses) and (d) (squares) as markers on each bar: one panel per
 // model, latency on the top row and energy below. The bar legend sits in the
 // first panel, the marker legend in the second.
 func drawFigure(points []point, path string) error {
@@ -64,7 +64,7 @@ func drawFigure(points []point, path string) error {
 						ref = en
 					}
 					markers["paper"] = append(markers["paper"], plotter.XY{X: x, Y: ref[0]})
-					for _, src := range []string{srcOwn, srcAsIs, srcOwnAsIs} {
+					for _, src := range []string{srcNoPipe, srcOwn, srcAsIs, srcOwnAsIs} {
 						q := find(points, src, mod.Label, lo.Label, me.Key)
 						y := q.Latency
 						if kind == "energy" {
@@ -100,6 +100,7 @@ func drawFigure(points []point, path string) error {
 				size       vg.Length
 			}{
 				{"paper", "paper (Fig. 11)", draw.TriangleGlyph{}, 4},
+				{srcNoPipe, "(a′) = (a) without --pipeopt", draw.PlusGlyph{}, 4},
 				{srcOwn, "(b) own SmolLM2 tables", draw.CircleGlyph{}, 3},
 				{srcAsIs, "(c) artifact tables, GQA hardware", draw.CrossGlyph{}, 4},
 				{srcOwnAsIs, "(d) own tables, GQA hardware", draw.SquareGlyph{}, 2.5},
