@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -325,5 +326,66 @@ func TestAnswerBatchedEqualsOneCellAtATimeInDevice(t *testing.T) {
 		if want[i].Cost.PIMEnergyNJ <= 0 {
 			t.Errorf("%s: no device energy", want[i].Cell)
 		}
+	}
+}
+
+// BenchmarkAnswer times one Answer of SmolLM2 over a 2048-token prompt (its
+// first 2048 tokens of Dorian Gray, plain completion), 32 tokens for each
+// of 13 cells (full, and starc, quest and topk at 128, 256, 512 and 1024),
+// with the cells decoding one after another ("batch1", today's sequence of
+// forks) and in lockstep ("batched": all 13 at once). The shared prefill
+// is in both. tok/s counts the answer tokens of all cells; load1 is the
+// load average at the end. Run the binary several times so that the two
+// alternate.
+func BenchmarkAnswer(b *testing.B) {
+	dir := testenv.DefaultModel(b)
+	ckpt, err := weights.OpenCheckpoint(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ckpt.Close()
+	m, err := model.Load(ckpt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, err := os.ReadFile(testenv.Shared(b, "data/pg174_picture_of_dorian_gray.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true})[:2048]
+	cells := Cells([]string{"full", "starc", "quest", "topk"}, []int{128, 256, 512, 1024})
+	const maxNew = 32
+	for _, c := range []struct {
+		name  string
+		batch int
+	}{{"batch1", 1}, {"batched", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			a, err := NewAnswerer(m, AnswerConfig{Base: m.AttentionConfig(0), DenseLayers: 2, Threads: 2, Batch: c.batch})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.Close()
+			generated := 0
+			for b.Loop() {
+				answers, err := a.Answer(context.Background(), prompt, maxNew, nil, cells)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, ans := range answers {
+					generated += len(ans.Tokens)
+				}
+			}
+			b.ReportMetric(float64(generated)/b.Elapsed().Seconds(), "tok/s")
+			if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+				var load float64
+				if _, err := fmt.Sscan(string(data), &load); err == nil {
+					b.ReportMetric(load, "load1")
+				}
+			}
+		})
 	}
 }
