@@ -9,8 +9,12 @@ import (
 
 // Engine runs the attention of one sequence. For every new token it writes
 // the token's K/V into the Store, lets the Method choose which cached tokens
-// each query head reads, reads them back from the Store and computes
-// softmax(q·Kᵀ/√d)·V over exactly those tokens.
+// each query head reads, reads them from the Store and computes
+// softmax(q·Kᵀ/√d)·V over exactly those tokens. Host-resident stores are
+// read in place: Dense's float32 rows, and the PIM device's FP16 rows with
+// the FP16 kernels after charging the device for the access; other stores
+// are copied out through Store.Read. Methods that score keys read them
+// through the Engine (KeySource), so the store holds the only copy.
 //
 // The Engine owns the position → slot map, so methods speak positions and
 // stores speak slots. It is not safe for concurrent use; one Engine serves
