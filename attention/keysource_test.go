@@ -16,7 +16,7 @@ type unbound struct{ Method }
 // device they keep no float32 keys at all.
 func TestMethodsReadTheStoresKeys(t *testing.T) {
 	cfg := Config{Layers: 3, QueryHeads: 6, KVHeads: 2, HeadDim: 64, MaxTokens: 420, Budget: 80, DenseLayers: 1}
-	for _, name := range []string{"starc", "topk"} {
+	for _, name := range []string{"starc", "topk", "sparq"} {
 		t.Run(name, func(t *testing.T) {
 			run := func(store Store, wrap bool) (Method, [][]float32) {
 				m, err := New(name, cfg)
@@ -75,6 +75,10 @@ func keptKeys(m Method) int {
 	case *starc:
 		for _, g := range m.groups {
 			n += cap(g.keys.keys)
+		}
+	case *sparq:
+		for _, g := range m.groups {
+			n += cap(g.cols)
 		}
 	}
 	return n

@@ -24,10 +24,14 @@ import (
 // Each query head selects on its own (the reference code's GQA variant,
 // which shares one selection per KV group, is not implemented).
 //
-// The keys are kept channel-major ([HeadDim][capacity]) so that step 2 reads
-// r contiguous columns, as SparQ reads r columns of K in memory.
+// Step 2 reads r columns of K. Bound to an Engine (KeySource), sparq reads
+// them from the store's rows (the only copy of the keys; the device's FP16
+// widened), gathering each column into scratch before the same Axpy.
+// Used without an Engine it keeps the keys channel-major ([HeadDim]
+// [capacity]) so that step 2 reads r contiguous columns.
 type sparq struct {
 	shape  methodShape
+	src    KeySource // the store's keys once bound; nil: groups hold channel-major copies
 	rank   int
 	groups []sparqGroup   // [Layers*KVHeads]
 	heads  []sparqScratch // [Layers*QueryHeads]
@@ -40,10 +44,12 @@ type sparqGroup struct {
 }
 
 type sparqScratch struct {
-	buf  headBuffer
-	absQ []float32 // [HeadDim]
-	work []uint32  // [HeadDim]
-	comp []int     // [rank] components kept
+	buf   headBuffer
+	absQ  []float32 // [HeadDim]
+	work  []uint32  // [HeadDim]
+	comp  []int     // [rank] components kept
+	col   []float32 // [n] one component of every key, gathered from the store
+	col16 []uint16  // [n] the same from the device, before widening
 }
 
 func newSparQ(c Config) (Method, error) {
@@ -60,6 +66,8 @@ func newSparQ(c Config) (Method, error) {
 
 func (m *sparq) Name() string { return "sparq" }
 
+func (m *sparq) readKeysFrom(src KeySource) { m.src = src }
+
 func (m *sparq) Append(layer, kvHead, pos int, key []float32) {
 	if m.shape.dense(layer, kvHead) {
 		return
@@ -71,6 +79,10 @@ func (m *sparq) Append(layer, kvHead, pos int, key []float32) {
 	}
 	if len(key) != c.HeadDim {
 		panic(fmt.Sprintf("attention: sparq: key has %d values, want head dim %d", len(key), c.HeadDim))
+	}
+	if m.src != nil {
+		g.n++
+		return
 	}
 	if g.n == g.cap { // first key, or past MaxTokens: double the columns
 		newCap := max(c.MaxTokens, 2*g.cap)
@@ -111,6 +123,25 @@ func (m *sparq) Select(layer, head int, q []float32, n int, dst []int) []int {
 	s.comp = appendTopK(s.comp[:0], s.absQ, m.rank, s.work)
 	scores := s.buf.scores(n)
 	clear(scores)
+	if m.src != nil {
+		f32, f16 := m.src.Keys(layer, m.shape.kvHead(head), 0, n)
+		s.col = growTo(s.col, n)
+		for _, i := range s.comp {
+			if f16 != nil {
+				s.col16 = growTo(s.col16, n)
+				for p := range n {
+					s.col16[p] = f16[p*hd+i]
+				}
+				kernels.F16ToF32(s.col, s.col16)
+			} else {
+				for p := range n {
+					s.col[p] = f32[p*hd+i]
+				}
+			}
+			kernels.Axpy(scores, q[i], s.col)
+		}
+		return appendTopK(dst, scores, m.shape.cfg.Budget, s.buf.work(n))
+	}
 	for _, i := range s.comp {
 		kernels.Axpy(scores, q[i], g.cols[i*g.cap:i*g.cap+n])
 	}
