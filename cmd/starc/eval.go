@@ -24,7 +24,7 @@ import (
 
 var evalCommand = &command{
 	name:  "eval",
-	args:  "[prepare]",
+	args:  "[prepare|report]",
 	short: "task accuracy on RULER's long-context tasks versus KV budget, with the PIM cost of every answer",
 	long: `Eval runs RULER's synthetic tasks (niah_single_1/2/3, niah_multikey_1/2/3,
 niah_multivalue, niah_multiquery, vt, cwe, fwe) at each of --lengths tokens,
@@ -51,7 +51,9 @@ paper's rule), and with --kv pim the device's attention latency and energy per
 generated token; then the mean per cell. The prompt is RULER's "base" template
 (the task text itself); --chat wraps it in the model's chat template.
 
-"starc eval prepare" writes the samples only (to --out), in RULER's data layout.`,
+"starc eval prepare" writes the samples only (to --out), in RULER's data layout.
+"starc eval report --out DIR" prints the table of a run directory as it stands
+(a run in progress or stopped included), without running anything.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		dir := modelFlag(fs)
 		taskNames := make([]string, 0, 11)
@@ -76,8 +78,11 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 		seed.Value.Set("42")
 		return func(ctx context.Context, e *env, args []string) error {
 			prepare := len(args) == 1 && args[0] == "prepare"
+			if len(args) == 1 && args[0] == "report" {
+				return reportEval(e, fs, *out, score.Scorer(*scorer), *asJSON)
+			}
 			if len(args) > 0 && !prepare {
-				return usagef("unexpected arguments %q (the only subcommand is \"prepare\")", args)
+				return usagef("unexpected arguments %q (the subcommands are \"prepare\" and \"report\")", args)
 			}
 			for _, name := range []string{"method", "budget", "ctx", "trace"} {
 				if isSet(fs, name) {
@@ -225,6 +230,43 @@ func runEval(ctx context.Context, e *env, l *loaded, af *attnFlags, r evalRun) e
 		fmt.Fprintf(e.stderr, "eval: stopped; the answers so far are in %s and printed above; rerun the same command to resume\n", r.out)
 	}
 	return err
+}
+
+// reportEval prints the scored table of the run in dir as it stands.
+func reportEval(e *env, fs *flag.FlagSet, dir string, scorer score.Scorer, asJSON bool) error {
+	set := []string{}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "out", "scorer", "json", "m", "threads", "cpuprofile", "memprofile":
+		default:
+			set = append(set, "--"+f.Name)
+		}
+	})
+	if len(set) > 0 {
+		return usagef("%s: eval report reads the run's own configuration: it takes only --out, --scorer and --json", strings.Join(set, ", "))
+	}
+	if dir == "" {
+		return usagef("--out: the run directory to report is required")
+	}
+	if e.checkOnly {
+		return nil
+	}
+	cfg, err := taskrun.ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	rows, err := taskrun.Collect(dir, cfg.Lengths, cfg.RunTasks(), cfg.Cells, scorer)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("%s: no predictions yet", dir)
+	}
+	summary := taskrun.Summarize(rows, cfg.Cells)
+	if asJSON {
+		return taskrun.WriteJSON(e.stdout, rows, summary)
+	}
+	return taskrun.WriteMarkdown(e.stdout, rows, summary, cfg.Attention["kv"] == "pim")
 }
 
 // prepareSamples writes the samples of every (length, task) in RULER's

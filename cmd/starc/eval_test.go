@@ -107,6 +107,11 @@ func TestEvalResumesAfterKill(t *testing.T) {
 	if len(table.Rows) != 2 {
 		t.Fatalf("rows %+v, want one per cell", table.Rows)
 	}
+	// eval report prints the same table from the directory alone.
+	code, report, stderr := runStarc(t, "eval", "report", "--out", out, "--json")
+	if code != 0 || report != stdout {
+		t.Errorf("eval report exit %d (%s), table\n%s\nwant the run's\n%s", code, stderr, report, stdout)
+	}
 	for _, r := range table.Rows {
 		if r.Samples != 2 {
 			t.Errorf("%s scored %d samples, want 2", r.Method, r.Samples)
@@ -149,6 +154,8 @@ func TestEvalBadInput(t *testing.T) {
 		{"length above the context", []string{"--tasks", "vt", "--lengths", "100000", "--out", filepath.Join(dir, "a")}, 2, []string{"--lengths", "100000", "8192"}},
 		{"length below the smallest haystack", []string{"--tasks", "niah_single_1", "--lengths", "40", "--out", filepath.Join(dir, "b")}, 1, []string{"niah_single_1", "40"}},
 		{"malformed data", []string{"--data", badData, "--out", filepath.Join(dir, "c")}, 1, []string{"validation.jsonl:2", "outputs"}},
+		{"report of no run", []string{"report", "--out", filepath.Join(dir, "nothing")}, 1, []string{"no starc eval run"}},
+		{"report with run flags", []string{"report", "--tasks", "vt", "--out", prior}, 2, []string{"--tasks", "only --out"}},
 		{"another run's directory", []string{"--tasks", "vt", "--lengths", "1024", "--samples", "1", "--methods", "full", "--out", prior}, 1, []string{prior, "model was"}},
 	}
 	for _, tc := range tests {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"starc/eval"
 )
@@ -89,6 +90,35 @@ func Claim(dir string, cfg Config) error {
 		return fmt.Errorf("--out %s: the directory is not empty and holds no config.json; use an empty or new directory", dir)
 	}
 	return writeFileAtomic(path, want)
+}
+
+// ReadConfig reads the configuration of the run in dir.
+func ReadConfig(dir string) (Config, error) {
+	var cfg Config
+	path := ConfigPath(dir)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("%s holds no starc eval run: %w", dir, err)
+	}
+	if err := json.Unmarshal(data, &cfg); err != nil || cfg.Format != configFormat {
+		return cfg, fmt.Errorf("%s: not a starc eval configuration", path)
+	}
+	return cfg, nil
+}
+
+// RunTasks is the run's tasks as Task values (Config keeps their
+// directory names).
+func (c Config) RunTasks() []Task {
+	out := make([]Task, len(c.Tasks))
+	for i, dir := range c.Tasks {
+		out[i] = Task{Name: dir, Depth: -1}
+		if j := strings.LastIndex(dir, "_depth"); j > 0 {
+			if d, err := strconv.Atoi(dir[j+len("_depth"):]); err == nil && d >= 0 && d <= 100 {
+				out[i] = Task{Name: dir[:j], Depth: d}
+			}
+		}
+	}
+	return out
 }
 
 // firstDifference names the first JSON field of Config whose values

@@ -3,6 +3,7 @@ package taskrun
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -80,5 +81,28 @@ func TestClaimRefusesForeignDirectories(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(ConfigPath(other)); string(b) != `{"format":"something-else"}` {
 		t.Fatal("a foreign config.json was overwritten")
+	}
+}
+
+func TestReadConfigRoundTripsTasks(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	tasks := []Task{{"niah_single_2", 0}, {"niah_single_2", 100}, {"vt", -1}, {"niah_single_1", 7}}
+	cfg.Tasks = nil
+	for _, task := range tasks {
+		cfg.Tasks = append(cfg.Tasks, task.Dir())
+	}
+	if err := Claim(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back := got.RunTasks(); !reflect.DeepEqual(back, tasks) {
+		t.Fatalf("tasks %v read back as %v", tasks, back)
+	}
+	if _, err := ReadConfig(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no starc eval run") {
+		t.Fatalf("an empty directory: %v", err)
 	}
 }
