@@ -53,6 +53,7 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{"two flags write one file", gen("--stats", filepath.Join(tmp, "x.json"), "--hw-json", filepath.Join(tmp, "x.json")), "-hw-json"},
 		{"sweep unknown method after a good one", sweep("--methods", "full,bogus"), "-methods"},
 		{"sweep empty method", sweep("--methods", "full,,starc"), "-methods"},
+		{"sweep batch out of range", sweep("--batch", "-1"), "-batch"},
 		{"sweep negative budget", sweep("--budgets", "128,-1"), "-budgets"},
 		{"sweep budget not a number", sweep("--budgets", "128,lots"), "-budgets"},
 		// item 8: what cannot be scored is refused up front

@@ -35,6 +35,7 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 		maxTokens := intFlag(fs, "max-tokens", 2048, 1, maxCount, "predictions scored per run")
 		prefill := intFlag(fs, "prefill", 1, 1, maxCount, "tokens prefilled densely before scoring starts (STARC's PG-19 run: 1)")
 		rowTokens := intFlag(fs, "row-tokens", 16, 1, maxCount, "K (or V) vectors per DRAM row for the row count")
+		batch := intFlag(fs, "batch", 1, 0, 64, "runs that decode at once from one shared prefill (1 = one run after another; 0 = as many as fit in 4 GiB); batched perplexities agree to about 1e-7 relative")
 		asJSON := fs.Bool("json", false, "print JSON instead of Markdown")
 		out := outputFlag(fs, "out", "also write the JSON rows to `FILE` (rewritten after every run)")
 		af := addAttnFlags(fs, 0)
@@ -106,7 +107,7 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 			var rows []eval.SweepRow
 			cfg := eval.SweepConfig{Methods: *methods, Budgets: *budgets, Prefill: *prefill, MaxTokens: *maxTokens,
 				Capacity: capacity, Threads: *af.threads, DenseLayers: *af.denseLayers, RowTokens: *rowTokens, Base: af.config(l, capacity),
-				Progress: bar.update,
+				Batch: *batch, Progress: bar.update,
 				OnRow: func(r eval.SweepRow) error {
 					if len(rows) == 0 && !*asJSON {
 						eval.WriteSweepMarkdownHeader(e.stdout)
@@ -119,6 +120,9 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 					}
 					return writeSweepOut(*out, rows)
 				}}
+			if cfg.Batch == 0 {
+				cfg.Batch = cfg.BatchFor(4 << 30)
+			}
 			if err := cfg.Validate(len(ids)); err != nil {
 				return err
 			}
