@@ -88,7 +88,7 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{"page-size with starc", gen("--method", "starc", "--budget", "64", "--page-size", "8"), "-page-size"},
 		{"budget with full", gen("--method", "full", "--budget", "256"), "-budget"},
 		{"budget with the default method", gen("--budget", "256"), "-budget"},
-		{"layout with dense kv", gen("--layout", "attacc"), "-layout"},
+		{"layout with dense kv", gen("--kv", "dense", "--layout", "attacc"), "-layout"},
 		{"unknown method", gen("--method", "bogus"), "-method"},
 		{"unknown kv", gen("--kv", "hbm"), "-kv"},
 		{"hw steps alone", []string{"hw", "--steps"}, "-steps"},

@@ -18,7 +18,9 @@ var generateCommand = &command{
 	short: "generate text from a prompt",
 	long: `Generate tokenises the prompt, prefills it, and samples new tokens, streaming the
 text to stdout. A stats line (prompt tokens, prefill and decode tokens/s) goes to
-stderr; --stats writes it as JSON. --chat wraps the prompt in the model's chat
+stderr; --stats writes it as JSON. With the KV cache in the PIM device (the
+default; --kv dense keeps it in host memory as float32) a line of the device's
+attention cost per generated token follows; --hw prints it for every token. --chat wraps the prompt in the model's chat
 template. --method and --budget choose the sparse attention method.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		dir := modelFlag(fs)
@@ -30,7 +32,7 @@ template. --method and --budget choose the sparse attention method.`,
 		topP := floatFlag(fs, "top-p", 1, "in (0, 1]", func(x float64) bool { return x > 0 && x <= 1 }, "nucleus sampling mass; 1 = off")
 		chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template (for questions; plain completion suits long documents)")
 		statsFile := outputFlag(fs, "stats", "write generation statistics as JSON to `FILE`")
-		hw := fs.Bool("hw", false, "keep the KV cache in the PIM device (--kv pim) and print each token's attention hardware cost")
+		hw := fs.Bool("hw", false, "print each generated token's attention hardware cost in the PIM device, as a table (the default is one summary line)")
 		hwJSON := outputFlag(fs, "hw-json", "write the per-token hardware rows as JSON to `FILE` (implies --hw)")
 		af := addAttnFlags(fs, 0)
 		return func(ctx context.Context, e *env, args []string) error {
@@ -56,7 +58,7 @@ template. --method and --budget choose the sparse attention method.`,
 				if isSet(fs, "kv") && *af.kv != "pim" {
 					return usagef("--hw needs the KV cache in the device; drop --kv %s", *af.kv)
 				}
-				*af.kv = "pim"
+				fs.Set("kv", "pim") // as if given: the device is required, not just the default
 			}
 			if err := af.check(e.stderr); err != nil {
 				return err
@@ -106,8 +108,8 @@ template. --method and --budget choose the sparse attention method.`,
 				stop = append(stop, eos)
 			}
 			dec := l.tok.NewDecoder()
-			var report *hwReport
-			if *hw {
+			var report *hwReport // every token's device cost, with the KV cache in the device
+			if st.device != nil {
 				report = newHWReport(e.stderr, st.device)
 			}
 			bar := newProgressBar(e.stderr, "prefill")
@@ -130,7 +132,7 @@ template. --method and --budget choose the sparse attention method.`,
 			if err != nil {
 				return err
 			}
-			if report != nil {
+			if *hw {
 				report.summary()
 				if *hwJSON != "" {
 					if err := writeJSONFile(*hwJSON, report.rows); err != nil {
@@ -143,6 +145,9 @@ template. --method and --budget choose the sparse attention method.`,
 			}
 			fmt.Fprintf(e.stderr, "starc: %d prompt tokens, %d generated; prefill %.1f tok/s, decode %.1f tok/s (method %s, budget %d, %d threads)\n",
 				stats.PromptTokens, stats.GeneratedTokens, stats.PrefillTokS, stats.DecodeTokS, *af.method, *af.budget, *af.threads)
+			if report != nil && !*hw {
+				report.line()
+			}
 			if *statsFile != "" {
 				return writeJSONFile(*statsFile, struct {
 					model.Stats

@@ -42,6 +42,21 @@ func overFetch(r pim.StepReport) float64 {
 	return 1 - float64(r.BytesUsed)/float64(r.BytesFetched)
 }
 
+// line prints the decode tokens' mean cost on one line: what generate
+// prints after its stats line when the per-token table was not asked for.
+func (h *hwReport) line() {
+	if len(h.rows) < 2 {
+		return
+	}
+	var sum pim.StepReport
+	for _, r := range h.rows[1:] {
+		sum.Add(r.StepReport)
+	}
+	n := float64(len(h.rows) - 1)
+	fmt.Fprintf(h.w, "hw: %s, per generated token: PIM attention %.0f ns, %.0f nJ, %.0f row activations, over-fetch %.1f%% (mean of %d; --hw for each token)\n",
+		h.device.Device().Spec().Name, sum.LatencyNS/n, sum.EnergyPJ/1e3/n, float64(sum.RowActivations)/n, 100*overFetch(sum), len(h.rows)-1)
+}
+
 // summary prints the per-token table and the decode tokens' means (the
 // prefill row is left out of the means).
 func (h *hwReport) summary() {

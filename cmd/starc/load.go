@@ -165,7 +165,7 @@ func addAttnFlags(fs *flag.FlagSet, defaultCtx int) *attnFlags {
 		seed:        fs.Uint64("seed", 0, "random seed (sampling, randomised k-means)"),
 		threads:     intFlag(fs, "threads", runtime.NumCPU(), 1, maxThreads, "worker threads (more than the CPUs is allowed but slower)"),
 		ctx:         intFlag(fs, "ctx", defaultCtx, 0, maxCount, "context capacity in tokens; 0 = the model's"),
-		kv:          enumFlag(fs, "kv", "dense", []string{"dense", "pim"}, "where the KV cache lives (dense: host float32; pim: the simulated HBM3-PIM device, FP16)"),
+		kv:          enumFlag(fs, "kv", "pim", []string{"dense", "pim"}, "where the KV cache lives (pim: the simulated HBM3-PIM device, FP16; a model the device cannot hold stays in host memory unless --kv pim is given; dense: host float32, the reference)"),
 		layout:      enumFlag(fs, "layout", "gqa", []string{"gqa", "attacc"}, "with --kv pim, the KV layout (gqa: K/V read once per KV head; attacc: one copy per query head, as AttAcc)"),
 		trace:       outputFlag(fs, "trace", "record the rows every decode step reads to `FILE` (pim trace, JSON lines)"),
 	}
@@ -276,10 +276,14 @@ func (a *attnFlags) newState(l *loaded, capacity int) (*runState, error) {
 	rs := &runState{}
 	opt := model.StateOptions{MaxTokens: capacity, Threads: *a.threads, Method: method, DenseLayers: c.DenseLayers}
 	if *a.kv == "pim" {
-		if rs.device, err = attention.NewPIM(pim.HBM3PIM(true), c, layout); err != nil {
+		switch rs.device, err = attention.NewPIM(pim.HBM3PIM(true), c, layout); {
+		case err == nil:
+			opt.Store = rs.device
+		case isSet(a.fs, "kv") || isSet(a.fs, "layout"):
 			return nil, err
+		default: // the default home cannot hold this model (head dim, capacity): host memory
+			rs.device = nil
 		}
-		opt.Store = rs.device
 	}
 	if rs.State, err = model.NewState(l.model, opt); err != nil {
 		return nil, err
