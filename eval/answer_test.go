@@ -85,16 +85,26 @@ func TestAnswerFromForkEqualsReprefillInDevice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs SmolLM2")
 	}
-	ckpt, err := weights.OpenCheckpoint(testenv.DefaultModel(t))
+	m, prompt := smolLM2Prompt(t, 3000, 200)
+	checkForkEqualsReprefill(t, m, prompt, Cells([]string{"full", "starc", "quest", "topk"}, []int{32}), 6, true)
+}
+
+// smolLM2Prompt loads the default model and returns it with the first n
+// tokens of the first chars bytes of The Picture of Dorian Gray (a plain
+// completion prompt; chars 0 = the whole book).
+func smolLM2Prompt(t testing.TB, chars, n int) (*model.Model, []int) {
+	t.Helper()
+	dir := testenv.DefaultModel(t)
+	ckpt, err := weights.OpenCheckpoint(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ckpt.Close()
+	t.Cleanup(func() { ckpt.Close() })
 	m, err := model.Load(ckpt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenizer.Load(filepath.Join(testenv.DefaultModel(t), "tokenizer.json"))
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +112,10 @@ func TestAnswerFromForkEqualsReprefillInDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prompt := tok.Encode(string(text[:3000]), tokenizer.EncodeOptions{AddSpecial: true})[:200]
-	checkForkEqualsReprefill(t, m, prompt, Cells([]string{"full", "starc", "quest", "topk"}, []int{32}), 6, true)
+	if chars > 0 {
+		text = text[:chars]
+	}
+	return m, tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true})[:n]
 }
 
 func checkForkEqualsReprefill(t *testing.T, m *model.Model, prompt []int, cells []Cell, maxNew int, onDevice bool) {
@@ -285,25 +297,7 @@ func TestAnswerBatchedEqualsOneCellAtATimeInDevice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs SmolLM2")
 	}
-	dir := testenv.DefaultModel(t)
-	ckpt, err := weights.OpenCheckpoint(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ckpt.Close()
-	m, err := model.Load(ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := os.ReadFile(testenv.Shared(t, "data/pg174_picture_of_dorian_gray.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prompt := tok.Encode(string(text[:3000]), tokenizer.EncodeOptions{AddSpecial: true})[:200]
+	m, prompt := smolLM2Prompt(t, 3000, 200)
 	cells := Cells([]string{"full", "starc", "quest", "topk"}, []int{32})
 	answer := func(batch int) []Answer {
 		a, err := NewAnswerer(m, AnswerConfig{Base: m.AttentionConfig(0), DenseLayers: 1, Threads: 2, PIM: true,
@@ -338,25 +332,7 @@ func TestAnswerBatchedEqualsOneCellAtATimeInDevice(t *testing.T) {
 // load average at the end. Run the binary several times so that the two
 // alternate.
 func BenchmarkAnswer(b *testing.B) {
-	dir := testenv.DefaultModel(b)
-	ckpt, err := weights.OpenCheckpoint(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ckpt.Close()
-	m, err := model.Load(ckpt)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	text, err := os.ReadFile(testenv.Shared(b, "data/pg174_picture_of_dorian_gray.txt"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	prompt := tok.Encode(string(text), tokenizer.EncodeOptions{AddSpecial: true})[:2048]
+	m, prompt := smolLM2Prompt(b, 0, 2048)
 	cells := Cells([]string{"full", "starc", "quest", "topk"}, []int{128, 256, 512, 1024})
 	const maxNew = 32
 	for _, c := range []struct {
