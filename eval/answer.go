@@ -55,6 +55,9 @@ type AnswerConfig struct {
 	PIM         bool       // the KV cache lives in the simulated HBM-PIM device
 	Layout      pim.Layout // the device's KV layout (PIM only)
 	RowTokens   int        // slots per DRAM row for the paper's row count (16)
+	// Trace records every answer's decode-step reads as a pim access trace
+	// (Answer.Trace), for starc hw --trace and trace budget-table.
+	Trace bool
 	// Reprefill makes every cell prefill the prompt itself instead of
 	// forking one shared prefill: the reference the fork is measured and
 	// tested against.
@@ -100,6 +103,7 @@ type Answer struct {
 	Tokens       []int // generated token ids, without the stop token
 	StoppedAtEOS bool
 	Cost         Cost
+	Trace        *pim.Trace // the decode steps' reads, with AnswerConfig.Trace
 }
 
 // Answerer answers prompts under several attention cells: the prompt is
@@ -123,8 +127,9 @@ type Answerer struct {
 type cellState struct {
 	cell   Cell
 	st     *model.State
-	device *attention.PIM // nil when the KV cache is on the host
-	heads  RowCounter     // OnSelect: the paper's per-head rows
+	device *attention.PIM           // nil when the KV cache is on the host
+	heads  RowCounter               // OnSelect: the paper's per-head rows
+	trace  *attention.TraceRecorder // OnRead, with AnswerConfig.Trace
 }
 
 // NewAnswerer prepares an Answerer for m.
@@ -175,6 +180,10 @@ func (a *Answerer) newCellState(cell Cell, opt model.StateOptions) (*cellState, 
 		return nil, err
 	}
 	cs.st.Attn.OnSelect(cs.heads.Observe)
+	if a.cfg.Trace {
+		cs.trace = attention.NewTraceRecorder(c, a.cfg.RowTokens, a.cfg.Layout.String())
+		cs.st.Attn.OnRead(cs.trace.Observe) // decode reads only: a restore or prefill reports none
+	}
 	return cs, nil
 }
 
@@ -398,6 +407,9 @@ func (r *cellRun) answer() Answer {
 	c.GeneratedTokens = len(ans.Tokens)
 	c.TokensPerHead = ratio(cs.heads.TokensRead, cs.heads.Reads)
 	c.RowsPerHead = cs.heads.RowsPerRead()
+	if cs.trace != nil {
+		ans.Trace = cs.trace.Trace()
+	}
 	if steps := float64(c.DecodeSteps); steps > 0 {
 		c.PIMLatencyNS, c.PIMEnergyNJ = r.dev.LatencyNS/steps, r.dev.EnergyPJ/1e3/steps
 		c.PIMRowActivations = float64(r.dev.RowActivations) / steps

@@ -40,7 +40,9 @@ answers it greedily from its own fork of that prefill, up to the task's tokens
 to generate, stopping at EOS. Predictions go to OUT in RULER's layout
 (OUT/<length>/pred/<cell>/<task>.jsonl, one line per sample as it finishes, the
 cost of the answer under "others"), so RULER's evaluate.py can score them; the
-samples go to OUT/<length>/data/<task>/validation.jsonl. A rerun with the same
+samples go to OUT/<length>/data/<task>/validation.jsonl. --traces also keeps
+each answer's DRAM row reads as a pim access trace, which starc hw --trace
+replays at 7B/8B scale. A rerun with the same
 flags resumes, skipping the samples already answered; a different
 configuration is refused.
 
@@ -72,6 +74,7 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 		out := fs.String("out", "", "run `DIR`: samples, predictions and config.json (required; a rerun resumes)")
 		asJSON := fs.Bool("json", false, "print the table as JSON")
 		rowTokens := intFlag(fs, "row-tokens", 16, 1, maxCount, "K (or V) vectors per DRAM row for the row count")
+		traces := fs.Bool("traces", false, "also record each answer's decode reads as a pim access trace, OUT/<length>/trace/<cell>/<task>/sample-NNNN.jsonl (for starc hw --trace and trace budget-table)")
 		af := addAttnFlags(fs, 0)
 		seed := fs.Lookup("seed")
 		seed.Usage, seed.DefValue = "seed of the generated samples (RULER: 42) and of randomised k-means", "42"
@@ -86,14 +89,14 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 			}
 			for _, name := range []string{"method", "budget", "ctx", "trace"} {
 				if isSet(fs, name) {
-					return usagef("--%s is not an eval flag (use --methods and --budgets; the context follows --lengths)", name)
+					return usagef("--%s is not an eval flag (use --methods, --budgets and --traces; the context follows --lengths)", name)
 				}
 			}
 			if *out == "" {
 				return usagef("--out: a run directory is required")
 			}
 			if prepare {
-				for _, name := range []string{"methods", "budgets", "scorer", "kv", "layout", "data", "json"} {
+				for _, name := range []string{"methods", "budgets", "scorer", "kv", "layout", "data", "json", "traces"} {
 					if isSet(fs, name) {
 						return usagef("--%s does not apply to eval prepare (it only writes samples)", name)
 					}
@@ -158,7 +161,7 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 				return prepareSamples(ctx, e, *out, source, *lengths, taskList)
 			}
 			return runEval(ctx, e, l, af, evalRun{
-				out: *out, source: source, tasks: taskList, lengths: *lengths, cells: cells, rowTokens: *rowTokens,
+				out: *out, source: source, tasks: taskList, lengths: *lengths, cells: cells, rowTokens: *rowTokens, traces: *traces,
 				scorer: score.Scorer(*scorer), asJSON: *asJSON, config: taskrun.Config{
 					Model: modelFingerprint(l.dir), Data: dataName(*data), Seed: int64(*af.seed), Template: templateName(*chat),
 					Tasks: taskDirs(taskList), Lengths: *lengths, Depths: *depths, Samples: *samples, Cells: cells,
@@ -177,6 +180,7 @@ type evalRun struct {
 	lengths   []int
 	cells     []eval.Cell
 	rowTokens int
+	traces    bool
 	scorer    score.Scorer
 	asJSON    bool
 	config    taskrun.Config
@@ -191,7 +195,7 @@ func runEval(ctx context.Context, e *env, l *loaded, af *attnFlags, r evalRun) e
 		layout = pim.LayoutAttAcc
 	}
 	answerer, err := eval.NewAnswerer(l.model, eval.AnswerConfig{Base: af.config(l, 0), DenseLayers: *af.denseLayers,
-		Threads: *af.threads, PIM: *af.kv == "pim", Layout: layout, RowTokens: r.rowTokens})
+		Threads: *af.threads, PIM: *af.kv == "pim", Layout: layout, RowTokens: r.rowTokens, Trace: r.traces})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,46 @@ func TestEvalBadInput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(prior); len(entries) != 1 {
 		t.Errorf("a refused rerun wrote into the other run's directory: %d entries", len(entries))
+	}
+}
+
+// --traces keeps each answer's reads as a pim access trace that the
+// replay tools read: one per cell and sample, with a decode step per
+// forward pass of the answer, and fewer rows per step for a sparse cell
+// than for full attention.
+func TestEvalTracesReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs SmolLM2")
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	code, _, stderr := runStarc(t, "eval", "-m", testenv.DefaultModel(t), "--tasks", "niah_single_1", "--lengths", "1024",
+		"--samples", "1", "--methods", "full,starc", "--budgets", "64", "--threads", "2", "--out", out, "--traces", "--json")
+	if code != 0 {
+		t.Fatalf("eval --traces exit %d: %s", code, stderr)
+	}
+	rows := map[string]int{}
+	for _, cell := range []string{"full", "starc-64"} {
+		trace := filepath.Join(out, "1024", "trace", cell, "niah_single_1", "sample-0000.jsonl")
+		table := filepath.Join(t.TempDir(), "table.txt")
+		if code, _, stderr := runStarc(t, "trace", "budget-table", trace, "--out", table); code != 0 {
+			t.Fatalf("trace budget-table %s: exit %d: %s", trace, code, stderr)
+		}
+		data, err := os.ReadFile(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last string
+		for _, line := range strings.Fields(string(data)) {
+			last = line
+		}
+		if rows[cell], err = strconv.Atoi(last); err != nil {
+			t.Fatalf("%s: last budget %q: %v\n%s", table, last, err, data)
+		}
+		if code, _, stderr := runStarc(t, "hw", "--model", "llama-3.1-8b", "--lout", "4", "--trace", trace); code != 0 {
+			t.Fatalf("hw --trace %s: exit %d: %s", trace, code, stderr)
+		}
+	}
+	if rows["starc-64"] >= rows["full"] {
+		t.Errorf("budget table rows: starc-64 %d, full %d; want fewer for the sparse cell", rows["starc-64"], rows["full"])
 	}
 }

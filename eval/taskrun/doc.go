@@ -10,6 +10,7 @@
 //	OUT/config.json                          the run's configuration (a rerun must match it)
 //	OUT/<length>/data/<task>/validation.jsonl the samples (RULER data JSONL)
 //	OUT/<length>/pred/<cell>/<task>.jsonl     one prediction line per answered sample
+//	OUT/<length>/trace/<cell>/<task>/sample-NNNN.jsonl  with traces: the answer's pim access trace
 //
 // Predictions are appended one line per sample as it finishes; a rerun
 // skips the samples every cell has already answered, so an interrupted run

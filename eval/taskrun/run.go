@@ -12,6 +12,7 @@ import (
 
 	"starc/eval"
 	"starc/eval/ruler/jsonl"
+	"starc/pim"
 )
 
 // Task is one workload of a run: a task name, and for the needle tasks
@@ -65,6 +66,24 @@ func DataPath(dir string, length int, task Task) string {
 // PredictionPath is where a cell's predictions of a task at a length go.
 func PredictionPath(dir string, length int, cell eval.Cell, task Task) string {
 	return filepath.Join(dir, strconv.Itoa(length), "pred", cell.String(), task.Dir()+".jsonl")
+}
+
+// TracePath is where the access trace of a cell's answer to the sample at
+// position pos (0-based, in data order) of a task at a length goes.
+func TracePath(dir string, length int, cell eval.Cell, task Task, pos int) string {
+	return filepath.Join(dir, strconv.Itoa(length), "trace", cell.String(), task.Dir(), fmt.Sprintf("sample-%04d.jsonl", pos))
+}
+
+// writeTrace writes one answer's trace atomically, creating its directory.
+func writeTrace(path string, t *pim.Trace) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := pim.WriteTrace(&buf, t); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return writeFileAtomic(path, buf.Bytes())
 }
 
 // group is one task at one length with its samples and, per cell, the
@@ -132,7 +151,7 @@ func Run(ctx context.Context, opt Options) error {
 						todo, cells = append(todo, w[c]), append(cells, opt.Cells[c])
 					}
 				}
-				n, err := answer(ctx, opt, g, &g.samples[i], cells, todo)
+				n, err := answer(ctx, opt, g, i, cells, todo)
 				if err != nil {
 					return err
 				}
@@ -186,7 +205,8 @@ func pendingPositions(samples, pending []jsonl.Sample) []bool {
 
 // answer prefills sample s once, lets cells answer it, and appends each
 // answer through the cell's writer in dst. It returns how many answered.
-func answer(ctx context.Context, opt Options, g group, s *jsonl.Sample, cells []eval.Cell, dst []*jsonl.PredictionWriter) (int, error) {
+func answer(ctx context.Context, opt Options, g group, pos int, cells []eval.Cell, dst []*jsonl.PredictionWriter) (int, error) {
+	s := &g.samples[pos]
 	if len(cells) == 0 {
 		return 0, nil
 	}
@@ -213,6 +233,11 @@ func answer(ctx context.Context, opt Options, g group, s *jsonl.Sample, cells []
 			"pim_row_activations_per_token": a.Cost.PIMRowActivations,
 		}
 		pred.Others = others
+		if a.Trace != nil {
+			if err := writeTrace(TracePath(opt.Dir, g.length, a.Cell, g.task, pos), a.Trace); err != nil {
+				return i, err
+			}
+		}
 		if err := dst[i].Write(pred); err != nil {
 			return i, err
 		}
