@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"starc/internal/testenv"
 )
@@ -214,8 +215,17 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		t.Skip("script(1) is needed for a pseudo-terminal")
 	}
 	bin := starcBinary(t)
-	args := []string{"sweep", "-m", stories(t), "-f", storyText(t, 40), "--max-tokens", "600", "--threads", "1",
-		"--methods", "starc,topk", "--budgets", "32,64"}
+	// A sweep of SmolLM2 long enough for a bar (drawn after 1 s) on a quiet
+	// machine: 2 runs of 100 decode steps on one thread, 2 s or more.
+	smol := testenv.DefaultModel(t)
+	book, err := os.ReadFile(testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(t.TempDir(), "text.txt")
+	os.WriteFile(text, book[:20000], 0o644)
+	args := []string{"sweep", "-m", smol, "-f", text, "--prefill", "16", "--max-tokens", "100", "--threads", "1",
+		"--methods", "starc", "--budgets", "32,64"}
 	// In a pipe.
 	piped, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
@@ -230,17 +240,12 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sweep on a terminal: %v\n%s", err, tty)
 	}
-	if !regexp.MustCompile(`sweep \[=*\s*\] \d+/2400  ETA `).Match(tty) {
+	if !regexp.MustCompile(`sweep \[=*\s*\] \d+/200  ETA `).Match(tty) {
 		t.Errorf("no progress bar with ETA on the terminal:\n%q", tty)
 	}
 
 	// generate's prefill of a long prompt (SmolLM2, a few seconds on one thread).
-	smol := testenv.DefaultModel(t)
 	prompt := filepath.Join(t.TempDir(), "long.txt")
-	book, err := os.ReadFile(testenv.Shared(t, "data/pg1342_pride_and_prejudice.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	os.WriteFile(prompt, book[:4000], 0o644) // about 1000 tokens, two blocks (the bar in a pipe is the sweep's, above)
 	genArgs := []string{"generate", "-m", smol, "--prompt-file", prompt, "-n", "1", "--threads", "1"}
 	tty, err = exec.Command(script, "-qec", bin+" "+strings.Join(genArgs, " ")+" >/dev/null", "/dev/null").CombinedOutput()
@@ -249,5 +254,22 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	}
 	if !regexp.MustCompile(`prefill \[=*\s*\] \d+/\d+  ETA `).Match(tty) {
 		t.Errorf("no prefill progress bar on the terminal:\n%q", tty)
+	}
+
+	// hw over its longest run (4 million decode steps, a few seconds).
+	hwArgs := []string{"hw", "--lout", "4194305", "--lin", "0", "--batch", "1"}
+	start := time.Now()
+	if piped, err = exec.Command(bin, hwArgs...).CombinedOutput(); err != nil || strings.Contains(string(piped), "ETA") {
+		t.Errorf("hw in a pipe: %v\n%q", err, piped)
+	}
+	took := time.Since(start)
+	tty, err = exec.Command(script, "-qec", bin+" "+strings.Join(hwArgs, " ")+" >/dev/null", "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("hw on a terminal: %v\n%s", err, tty)
+	}
+	if took < 1500*time.Millisecond {
+		t.Logf("hw took %v in the pipe: too short for a bar (drawn after 1 s), not checked", took)
+	} else if !regexp.MustCompile(`hw \[=*\s*\] \d+/4194304  ETA `).Match(tty) {
+		t.Errorf("no hw progress bar on the terminal:\n%q", tty)
 	}
 }

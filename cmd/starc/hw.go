@@ -85,7 +85,10 @@ Models: ` + strings.Join(system.ModelNames(), ", ") + `, or a path to an HF conf
 					cfg.Method = "sparse"
 				}
 			}
+			bar := newProgressBar(e.stderr, "hw")
+			cfg.Progress = bar.update
 			res, err := system.Run(ctx, cfg)
+			bar.done()
 			if err != nil {
 				return err
 			}

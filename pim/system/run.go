@@ -63,6 +63,9 @@ type Config struct {
 	Cycles CyclesFunc
 	// Cluster parameters for STARC without AttAccCompat; zero means DefaultClusterParams.
 	Cluster ClusterParams
+	// Progress, if set, is told every few thousand decode steps how many
+	// of the run's Lout-1 are done, and once at the end.
+	Progress func(done, total int)
 }
 
 // maxSteps bounds a run: 2^22 decode steps, past any context a released
@@ -302,6 +305,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			if err := ctx.Err(); err != nil {
 				return Result{}, fmt.Errorf("system: stopped at decode step %d of %d: %w", s, cfg.Lout-1, err)
 			}
+			if cfg.Progress != nil {
+				cfg.Progress(s, cfg.Lout-1)
+			}
 		}
 		in := p.stepInput(s)
 		a, err := rp.attention(in.R)
@@ -310,6 +316,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		c := p.step(in, a)
 		sum.add(&c)
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(cfg.Lout-1, cfg.Lout-1)
 	}
 	res.DistinctR = len(rp.memo)
 	res.Columns = sum.scaled(float64(p.cfg.Model.Layers), float64(cfg.Lout-1))
