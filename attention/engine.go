@@ -494,20 +494,27 @@ func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float3
 		return
 	}
 	s := scores[:m]
-	var k, v []float32
-	if first := rows[0]; consecutive(rows) {
-		k, v = keys[first*hd:(first+m)*hd], values[first*hd:(first+m)*hd]
-	} else {
-		k, v = kbuf[:m*hd], vbuf[:m*hd]
-		for j, r := range rows {
-			copy(k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
-			copy(v[j*hd:(j+1)*hd], values[r*hd:(r+1)*hd])
-		}
-	}
+	k, v := gatherRows(keys, values, rows, hd, kbuf, vbuf)
 	kernels.MatVec(s, kernels.Matrix{Rows: m, Cols: hd, DType: kernels.F32, F32: k}, q)
 	kernels.Scale(s, scale)
 	kernels.Softmax(s)
 	kernels.WeightedRowSum(out, s, v, hd)
+}
+
+// gatherRows returns the listed rows of keys and values as contiguous
+// blocks: in place when the rows are consecutive, else copied into kbuf
+// and vbuf (scratch of at least len(rows)*hd).
+func gatherRows[T float32 | uint16](keys, values []T, rows []int, hd int, kbuf, vbuf []T) (k, v []T) {
+	m := len(rows)
+	if first := rows[0]; consecutive(rows) {
+		return keys[first*hd : (first+m)*hd], values[first*hd : (first+m)*hd]
+	}
+	k, v = kbuf[:m*hd], vbuf[:m*hd]
+	for j, r := range rows {
+		copy(k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
+		copy(v[j*hd:(j+1)*hd], values[r*hd:(r+1)*hd])
+	}
+	return k, v
 }
 
 // attendRowsF16 is attendRows over FP16 keys and values, read in place
@@ -520,16 +527,7 @@ func attendRowsF16(out, q []float32, keys, values []uint16, rows []int, hd int, 
 		return
 	}
 	s := scores[:m]
-	var k, v []uint16
-	if first := rows[0]; consecutive(rows) {
-		k, v = keys[first*hd:(first+m)*hd], values[first*hd:(first+m)*hd]
-	} else {
-		k, v = kbuf[:m*hd], vbuf[:m*hd]
-		for j, r := range rows {
-			copy(k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
-			copy(v[j*hd:(j+1)*hd], values[r*hd:(r+1)*hd])
-		}
-	}
+	k, v := gatherRows(keys, values, rows, hd, kbuf, vbuf)
 	kernels.DotRowsF16(s, k, q)
 	kernels.Scale(s, scale)
 	kernels.Softmax(s)

@@ -12,7 +12,6 @@ import (
 	"starc/internal/testenv"
 	"starc/model"
 	"starc/model/kernels"
-	"starc/pim"
 	"starc/tokenizer"
 )
 
@@ -62,23 +61,7 @@ func benchmarkFork(b *testing.B, kv string) {
 		}
 	}
 	newState := func(method string, budget int) *model.State {
-		c := m.AttentionConfig(capacity)
-		c.Budget, c.DenseLayers = budget, denseLayers
-		meth, err := attention.New(method, c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		opt := model.StateOptions{MaxTokens: capacity, Threads: threads, Method: meth, DenseLayers: denseLayers, Forkable: true}
-		if kv == "pim" {
-			if opt.Store, err = attention.NewPIM(pim.HBM3PIM(true), c, pim.LayoutGQA); err != nil {
-				b.Fatal(err)
-			}
-		}
-		st, err := model.NewState(m, opt)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return st
+		return newMethodState(b, m, kv, capacity, threads, method, budget, denseLayers, true)
 	}
 	greedy := func(st *model.State, logits []float32) []int {
 		var out []int

@@ -145,23 +145,32 @@ func writeRandomCheckpoint() (string, error) {
 // newForkState builds a state of fm's store kind with the named method.
 func newForkState(t testing.TB, fm forkModel, method string, budget, denseLayers int, forkable bool) *model.State {
 	t.Helper()
-	c := fm.m.AttentionConfig(forkCapacity)
+	st := newMethodState(t, fm.m, fm.store, forkCapacity, 2, method, budget, denseLayers, forkable)
+	t.Cleanup(st.Close)
+	return st
+}
+
+// newMethodState builds a state of m with the named method and budget, its
+// KV cache on the host ("dense") or in the device ("pim", GQA layout). The
+// caller closes it.
+func newMethodState(t testing.TB, m *model.Model, kv string, capacity, threads int, method string, budget, denseLayers int, forkable bool) *model.State {
+	t.Helper()
+	c := m.AttentionConfig(capacity)
 	c.Budget, c.DenseLayers = budget, denseLayers
 	meth, err := attention.New(method, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := model.StateOptions{MaxTokens: forkCapacity, Threads: 2, Method: meth, DenseLayers: denseLayers, Forkable: forkable}
-	if fm.store == "pim" {
+	opt := model.StateOptions{MaxTokens: capacity, Threads: threads, Method: meth, DenseLayers: denseLayers, Forkable: forkable}
+	if kv == "pim" {
 		if opt.Store, err = attention.NewPIM(pim.HBM3PIM(true), c, pim.LayoutGQA); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st, err := model.NewState(fm.m, opt)
+	st, err := model.NewState(m, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(st.Close)
 	return st
 }
 
