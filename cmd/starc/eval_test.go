@@ -81,7 +81,7 @@ func TestEvalResumesAfterKill(t *testing.T) {
 	child.Process.Kill()
 	child.Wait()
 	if got := predictionIndices(t, last); len(got) != 1 {
-		t.Logf("killed with %d predictions in %s (the second sample was fast)", len(got), last)
+		t.Fatalf("killed with %d predictions in %s, want 1: the rerun would test no resumption", len(got), last)
 	}
 
 	code, stdout, stderr := runStarc(t, args...)
