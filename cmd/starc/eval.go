@@ -14,6 +14,8 @@ import (
 
 	"starc/attention"
 	"starc/eval"
+	"starc/eval/grid"
+	gridplot "starc/eval/grid/plot"
 	"starc/eval/ruler"
 	"starc/eval/ruler/jsonl"
 	"starc/eval/ruler/score"
@@ -73,6 +75,7 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 		scorer := enumFlag(fs, "scorer", "ruler", []string{"ruler", "starc"}, "ruler: RULER's string match (0-100); starc: the STARC paper's scorer (0-1)")
 		out := fs.String("out", "", "run `DIR`: samples, predictions and config.json (required; a rerun resumes)")
 		asJSON := fs.Bool("json", false, "print the table as JSON")
+		plotDir := fs.String("plot", "", "eval report: also draw the grid figures (score and PIM cost versus budget per task, length and RULER average; the needle heatmap) into `DIR`")
 		rowTokens := intFlag(fs, "row-tokens", 16, 1, maxCount, "K (or V) vectors per DRAM row for the row count")
 		traces := fs.Bool("traces", false, "also record each answer's decode reads as a pim access trace, OUT/<length>/trace/<cell>/<task>/sample-NNNN.jsonl (for starc hw --trace and trace budget-table)")
 		af := addAttnFlags(fs, 0)
@@ -82,7 +85,10 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 		return func(ctx context.Context, e *env, args []string) error {
 			prepare := len(args) == 1 && args[0] == "prepare"
 			if len(args) == 1 && args[0] == "report" {
-				return reportEval(e, fs, *out, score.Scorer(*scorer), *asJSON)
+				return reportEval(ctx, e, fs, *out, score.Scorer(*scorer), *asJSON, *plotDir)
+			}
+			if isSet(fs, "plot") {
+				return usagef("--plot applies to eval report (starc eval report --out DIR --plot FIGDIR)")
 			}
 			if len(args) > 0 && !prepare {
 				return usagef("unexpected arguments %q (the subcommands are \"prepare\" and \"report\")", args)
@@ -237,17 +243,17 @@ func runEval(ctx context.Context, e *env, l *loaded, af *attnFlags, r evalRun) e
 }
 
 // reportEval prints the scored table of the run in dir as it stands.
-func reportEval(e *env, fs *flag.FlagSet, dir string, scorer score.Scorer, asJSON bool) error {
+func reportEval(ctx context.Context, e *env, fs *flag.FlagSet, dir string, scorer score.Scorer, asJSON bool, plotDir string) error {
 	set := []string{}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "out", "scorer", "json", "m", "threads", "cpuprofile", "memprofile":
+		case "out", "scorer", "json", "plot", "m", "threads", "cpuprofile", "memprofile":
 		default:
 			set = append(set, "--"+f.Name)
 		}
 	})
 	if len(set) > 0 {
-		return usagef("%s: eval report reads the run's own configuration: it takes only --out, --scorer and --json", strings.Join(set, ", "))
+		return usagef("%s: eval report reads the run's own configuration: it takes only --out, --scorer, --json and --plot", strings.Join(set, ", "))
 	}
 	if dir == "" {
 		return usagef("--out: the run directory to report is required")
@@ -268,9 +274,57 @@ func reportEval(e *env, fs *flag.FlagSet, dir string, scorer score.Scorer, asJSO
 	}
 	summary := taskrun.Summarize(rows, cfg.Cells)
 	if asJSON {
-		return taskrun.WriteJSON(e.stdout, rows, summary)
+		err = taskrun.WriteJSON(e.stdout, rows, summary)
+	} else {
+		err = taskrun.WriteMarkdown(e.stdout, rows, summary, cfg.Attention["kv"] == "pim")
 	}
-	return taskrun.WriteMarkdown(e.stdout, rows, summary, cfg.Attention["kv"] == "pim")
+	if err != nil || plotDir == "" {
+		return err
+	}
+	t, err := evalRunTable(dir, cfg, scorer, rows)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(plotDir, 0o755); err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	files, err := gridplot.All(ctx, t, plotDir)
+	for _, f := range files {
+		fmt.Fprintf(e.stderr, "eval report: wrote %s\n", filepath.Clean(f))
+	}
+	return err
+}
+
+// evalRunTable is the scored rows of the eval run in dir as a grid table,
+// for the grid's figures. A (task, length) row is done when its cell
+// answered every sample of the task's data file (at most the run's
+// --samples).
+func evalRunTable(dir string, cfg taskrun.Config, scorer score.Scorer, rows []taskrun.Row) (*grid.Table, error) {
+	wanted := map[string]int{}
+	var failed error
+	wantedOf := func(r taskrun.Row) int {
+		task := taskrun.Task{Name: r.Task, Depth: -1}
+		if r.Depth != nil {
+			task.Depth = *r.Depth
+		}
+		path := taskrun.DataPath(dir, r.Length, task)
+		n, ok := wanted[path]
+		if !ok {
+			samples, err := jsonl.ReadSamples(path)
+			if err != nil && failed == nil {
+				failed = err
+			}
+			n = min(len(samples), cfg.Samples)
+			wanted[path] = n
+		}
+		return n
+	}
+	kv := cfg.Attention["kv"]
+	if kv == "" {
+		kv = "dense"
+	}
+	t := grid.FromTaskRun(filepath.Base(filepath.Clean(dir)), cfg.Model, string(scorer), kv, wantedOf, cfg.Tasks, rows)
+	return t, failed
 }
 
 // prepareSamples writes the samples of every (length, task) in RULER's

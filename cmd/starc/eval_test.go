@@ -108,10 +108,17 @@ func TestEvalResumesAfterKill(t *testing.T) {
 	if len(table.Rows) != 2 {
 		t.Fatalf("rows %+v, want one per cell", table.Rows)
 	}
-	// eval report prints the same table from the directory alone.
-	code, report, stderr := runStarc(t, "eval", "report", "--out", out, "--json")
+	// eval report prints the same table from the directory alone, and
+	// draws the run with the grid's figures.
+	figures := filepath.Join(t.TempDir(), "figures")
+	code, report, stderr := runStarc(t, "eval", "report", "--out", out, "--json", "--plot", figures)
 	if code != 0 || report != stdout {
 		t.Errorf("eval report exit %d (%s), table\n%s\nwant the run's\n%s", code, stderr, report, stdout)
+	}
+	for _, name := range []string{"score_vs_budget.png", "task_scores.png", "task_scores.svg"} {
+		if fi, err := os.Stat(filepath.Join(figures, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("eval report --plot: %s: %v", name, err)
+		}
 	}
 	for _, r := range table.Rows {
 		if r.Samples != 2 {
@@ -157,6 +164,7 @@ func TestEvalBadInput(t *testing.T) {
 		{"malformed data", []string{"--data", badData, "--out", filepath.Join(dir, "c")}, 1, []string{"validation.jsonl:2", "outputs"}},
 		{"report of no run", []string{"report", "--out", filepath.Join(dir, "nothing")}, 1, []string{"no starc eval run"}},
 		{"report with run flags", []string{"report", "--tasks", "vt", "--out", prior}, 2, []string{"--tasks", "only --out"}},
+		{"plot without report", []string{"--tasks", "vt", "--plot", filepath.Join(dir, "fig"), "--out", filepath.Join(dir, "a")}, 2, []string{"--plot", "eval report"}},
 		{"another run's directory", []string{"--tasks", "vt", "--lengths", "1024", "--samples", "1", "--methods", "full", "--out", prior}, 1, []string{prior, "model was"}},
 	}
 	for _, tc := range tests {

@@ -16,6 +16,8 @@ import (
 	"starc/eval"
 	"starc/eval/grid"
 	gridplot "starc/eval/grid/plot"
+	"starc/eval/ruler/score"
+	"starc/eval/taskrun"
 )
 
 var gridCommand = &command{
@@ -54,7 +56,8 @@ attention knobs default as in the other commands, kv to pim; scorer ruler):
   starc grid plot DIR|TABLE.json|SWEEP.json --out-dir D
       score vs budget, rows and PIM energy vs budget, score vs energy
       (Pareto front), needle heatmaps; PNG and SVG. A merged table
-      (merge --json-out) or the rows of starc sweep --json plot too`,
+      (merge --json-out), the rows of starc sweep --json and a starc eval
+      run directory (scored with RULER's scorer) plot too`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		model := fs.String("m", "", "simple case: model `DIR`")
 		text := fs.String("f", "", "simple case: perplexity text `FILE`")
@@ -341,7 +344,16 @@ func gridMerge(e *env, dir, csvPath, jsonPath, mdPath string, partial bool) erro
 func gridPlot(ctx context.Context, e *env, src, outDir string) error {
 	var t *grid.Table
 	if fi, err := os.Stat(src); err == nil && fi.IsDir() {
-		if t, err = grid.Merge(src); err != nil {
+		if cfg, err := taskrun.ReadConfig(src); err == nil {
+			// a starc eval run directory, scored with RULER's scorer
+			rows, err := taskrun.Collect(src, cfg.Lengths, cfg.RunTasks(), cfg.Cells, score.RULER)
+			if err != nil {
+				return err
+			}
+			if t, err = evalRunTable(src, cfg, score.RULER, rows); err != nil {
+				return err
+			}
+		} else if t, err = grid.Merge(src); err != nil {
 			return err
 		}
 	} else {

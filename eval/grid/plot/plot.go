@@ -2,8 +2,9 @@
 // as PNG and SVG: score versus KV budget per method with full attention
 // dashed (one panel per workload), K rows per head and PIM attention
 // energy per token versus budget, score versus energy with the Pareto
-// front, and needle heatmaps (depth × length) per method. Only finished
-// cells are drawn.
+// front, needle heatmaps (depth × length) per method, and for task runs
+// the score of every cell on every task as a matrix per length. Only
+// finished cells are drawn.
 package plot
 
 import (
@@ -52,6 +53,7 @@ func All(ctx context.Context, t *grid.Table, dir string) ([]string, error) {
 		{"cost_vs_budget", CostVsBudget},
 		{"score_vs_energy", ScoreVsEnergy},
 		{"needle_heatmap", NeedleHeatmaps},
+		{"task_scores", TaskScores},
 	}
 	for _, f := range figures {
 		if err := ctx.Err(); err != nil {
@@ -65,9 +67,13 @@ func All(ctx context.Context, t *grid.Table, dir string) ([]string, error) {
 			continue
 		}
 		headroom(panels)
+		w, h := Size(panels)
+		if f.name == "task_scores" {
+			w, h = TaskScoresSize(panels)
+		}
 		for _, ext := range []string{"png", "svg"} {
 			path := filepath.Join(dir, f.name+"."+ext)
-			if err := Save(panels, path); err != nil {
+			if err := SaveSized(panels, path, w, h); err != nil {
 				return files, err
 			}
 			files = append(files, path)
@@ -267,9 +273,18 @@ func ScoreVsBudget(rows []grid.Row) ([][]*plot.Plot, error) {
 	var row []*plot.Plot
 	for _, k := range keys {
 		rs := by[k]
+		if len(budgets(rs)) == 0 {
+			continue // full attention alone: nothing varies with the budget
+		}
 		p := newPlot(k.title(), budgetLabel, scoreLabel(rs[0].Metric))
 		if err := methodLines(p, rs, func(r grid.Row) float64 { return r.Score }); err != nil {
 			return nil, err
+		}
+		switch rs[0].Metric { // task scores on their whole scale, so panels compare
+		case "ruler":
+			p.Y.Min, p.Y.Max = 0, 100
+		case "starc":
+			p.Y.Min, p.Y.Max = 0, 1
 		}
 		row = append(row, p)
 	}
@@ -284,6 +299,9 @@ func CostVsBudget(rows []grid.Row) ([][]*plot.Plot, error) {
 	hasPIM := slices.ContainsFunc(rows, func(r grid.Row) bool { return r.PIMEnergyNJ > 0 })
 	for _, k := range keys {
 		rs := by[k]
+		if len(budgets(rs)) == 0 {
+			continue // full attention alone: nothing varies with the budget
+		}
 		p := newPlot(k.title(), budgetLabel, "K rows per query head per step")
 		if err := methodLines(p, rs, func(r grid.Row) float64 { return r.RowsPerHead }); err != nil {
 			return nil, err
@@ -296,6 +314,9 @@ func CostVsBudget(rows []grid.Row) ([][]*plot.Plot, error) {
 			}
 			bottom = append(bottom, q)
 		}
+	}
+	if len(top) == 0 {
+		return nil, nil
 	}
 	if !hasPIM {
 		return [][]*plot.Plot{top}, nil
@@ -563,9 +584,15 @@ func Size(panels [][]*plot.Plot) (w, h vg.Length) {
 	return vg.Length(len(panels[0])) * PanelWidth, vg.Length(len(panels)) * PanelHeight
 }
 
-// Save draws panels into path (.png or .svg), written atomically.
+// Save draws panels into path (.png or .svg) at Size, written atomically.
 func Save(panels [][]*plot.Plot, path string) error {
 	w, h := Size(panels)
+	return SaveSized(panels, path, w, h)
+}
+
+// SaveSized draws panels into path (.png or .svg) as a w × h figure,
+// written atomically.
+func SaveSized(panels [][]*plot.Plot, path string, w, h vg.Length) error {
 	var canvas vg.CanvasSizer
 	var write func(*os.File) error
 	switch filepath.Ext(path) {
@@ -608,4 +635,117 @@ func Save(panels [][]*plot.Plot, path string) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// TaskScores is one panel per context length of the task rows without a
+// fixed needle depth: a matrix of scores, one column per task (RULER's
+// average last, when the table has it) and one row per cell (method and
+// budget), coloured and labelled like the needle heatmap. It suits a run
+// of many tasks at one or two budgets, where score versus budget has a
+// single point per method.
+func TaskScores(rows []grid.Row) ([][]*plot.Plot, error) {
+	var lengths []int
+	for _, r := range rows {
+		if r.Kind == "task" && r.Depth == nil && !slices.Contains(lengths, r.Length) {
+			lengths = append(lengths, r.Length)
+		}
+	}
+	slices.Sort(lengths)
+	var out []*plot.Plot
+	for _, n := range lengths {
+		var tasks, cells []string
+		score := map[[2]string]float64{}
+		metric := ""
+		for _, r := range rows {
+			if r.Kind != "task" || r.Depth != nil || r.Length != n {
+				continue
+			}
+			task := r.Task
+			if task == "" {
+				task = "average"
+			}
+			cell := r.Method
+			if r.Budget > 0 {
+				cell += "-" + strconv.Itoa(r.Budget)
+			}
+			if !slices.Contains(tasks, task) {
+				tasks = append(tasks, task)
+			}
+			if !slices.Contains(cells, cell) {
+				cells = append(cells, cell)
+			}
+			score[[2]string{cell, task}] = r.Score
+			metric = r.Metric
+		}
+		if i := slices.Index(tasks, "average"); i >= 0 {
+			tasks = append(slices.Delete(tasks, i, i+1), "average")
+		}
+		xs, ys := make([]float64, len(tasks)), make([]float64, len(cells))
+		z := make([][]float64, len(cells))
+		var labels plotter.XYLabels
+		for c, cell := range cells {
+			ys[c] = float64(c)
+			z[c] = make([]float64, len(tasks))
+			for t, task := range tasks {
+				xs[t] = float64(t)
+				v, ok := score[[2]string{cell, task}]
+				if !ok {
+					z[c][t] = math.NaN()
+					continue
+				}
+				z[c][t] = v
+				labels.XYs = append(labels.XYs, plotter.XY{X: float64(t), Y: float64(c)})
+				labels.Labels = append(labels.Labels, strconv.FormatFloat(v, 'f', scoreDigits(metric), 64))
+			}
+		}
+		p := newPlot(fmt.Sprintf("%s at %d tokens", scoreLabel(metric), n), "", "")
+		hi := 100.0
+		if metric == "starc" {
+			hi = 1
+		}
+		hm := plotter.NewHeatMap(heat{lengths: xs, depths: ys, z: z}, scorePalette(64))
+		hm.Min, hm.Max = 0, hi
+		hm.NaN = color.Gray{Y: 200}
+		p.Add(hm)
+		lab, err := plotter.NewLabels(labels)
+		if err != nil {
+			return nil, err
+		}
+		for i := range lab.TextStyle {
+			lab.TextStyle[i].XAlign, lab.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
+			lab.TextStyle[i].Font.Size = vg.Points(8)
+		}
+		p.Add(lab)
+		p.X.Tick.Marker = nameTicks(tasks)
+		p.Y.Tick.Marker = nameTicks(cells)
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
+		p.X.Min, p.X.Max = -0.5, float64(len(tasks))-0.5
+		p.Y.Min, p.Y.Max = -0.5, float64(len(cells))-0.5
+		p.Y.Scale = plot.InvertedScale{Normalizer: plot.LinearScale{}}
+		out = append(out, p)
+	}
+	return wrap(out, 1), nil
+}
+
+// TaskScoresSize is the size of the task score figure: two panel widths
+// across (the task names need it), one panel height per length.
+func TaskScoresSize(panels [][]*plot.Plot) (w, h vg.Length) {
+	return 2 * PanelWidth, vg.Length(len(panels)) * PanelHeight
+}
+
+func scoreDigits(metric string) int {
+	if metric == "starc" {
+		return 2
+	}
+	return 0
+}
+
+// nameTicks labels the integer positions 0..len(names)-1 with names.
+func nameTicks(names []string) plot.ConstantTicks {
+	var t plot.ConstantTicks
+	for i, name := range names {
+		t = append(t, plot.Tick{Value: float64(i), Label: name})
+	}
+	return t
 }

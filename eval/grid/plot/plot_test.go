@@ -12,6 +12,7 @@ import (
 
 	"starc/eval"
 	"starc/eval/grid"
+	"starc/eval/taskrun"
 )
 
 // Every figure of a fixed merged table (testdata/table.json: two
@@ -132,5 +133,41 @@ func TestSweepRowsRender(t *testing.T) {
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil || cfg.Width != 384 || cfg.Height != 288 {
 		t.Errorf("cost_vs_budget.png: %d × %d, %v; want one 384 × 288 panel", cfg.Width, cfg.Height, err)
+	}
+}
+
+// The rows of a task run (two tasks at two lengths, two cells) draw the
+// task score matrix: one panel per length, two panel widths across, with
+// RULER's average as a column where every task is done. At 2048 full
+// attention is alone: the budget figures skip it (an empty log axis
+// panicked before).
+func TestTaskRunRowsRenderScoreMatrix(t *testing.T) {
+	rows := []taskrun.Row{
+		{Task: "vt", Length: 1024, Method: "full", Score: 80, Samples: 1, PIMEnergyNJ: 100},
+		{Task: "cwe", Length: 1024, Method: "full", Score: 40, Samples: 1, PIMEnergyNJ: 120},
+		{Task: "vt", Length: 1024, Method: "starc", Budget: 64, Score: 50, Samples: 1, PIMEnergyNJ: 30},
+		{Task: "cwe", Length: 1024, Method: "starc", Budget: 64, Score: 0, Samples: 1, PIMEnergyNJ: 40},
+		{Task: "vt", Length: 2048, Method: "full", Score: 60, Samples: 1, PIMEnergyNJ: 150},
+	}
+	table := grid.FromTaskRun("r", "m", "ruler", "pim", func(taskrun.Row) int { return 1 }, []string{"vt", "cwe"}, rows)
+	panels, err := TaskScores(table.Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(panels) != 2 || len(panels[0]) != 1 {
+		t.Fatalf("%d × %d panels, want one column of 2 (1024, 2048)", len(panels), len(panels[0]))
+	}
+	dir := t.TempDir()
+	if _, err := All(context.Background(), table, dir); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "task_scores.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil || cfg.Width != 2*384 || cfg.Height != 2*288 {
+		t.Errorf("task_scores.png: %d × %d, %v; want 768 × 576", cfg.Width, cfg.Height, err)
 	}
 }
