@@ -122,6 +122,9 @@ func (b *Batch) Forward(states []*State, tokens []int) (_ [][]float32, err error
 		b.project(q, w.Wq, xb, n)
 		b.project(k, w.Wk, xb, n)
 		b.project(v, w.Wv, xb, n)
+		addBias(q, w.Bq, qd) // Qwen2's q/k/v biases, per row
+		addBias(k, w.Bk, kvd)
+		addBias(v, w.Bv, kvd)
 		b.attn.layer = l
 		if singleThreaded(states) {
 			b.pool.Run(n, &b.attn) // sequences in parallel

@@ -10,7 +10,7 @@ import (
 // Config holds the validated, derived hyperparameters of a Llama/Mistral
 // decoder, read from an HF config.json.
 type Config struct {
-	Arch           string  // model_type: "llama" or "mistral"
+	Arch           string  // model_type: "llama", "mistral" or "qwen2"
 	Dim            int     // hidden_size
 	Layers         int     // num_hidden_layers
 	Heads          int     // num_attention_heads
@@ -23,7 +23,8 @@ type Config struct {
 	RopeTheta      float64 // rope_theta
 	RopeScaling    *RopeScaling
 	TiedEmbeddings bool  // tie_word_embeddings: the LM head is the embedding
-	SlidingWindow  int   // sliding_window (Mistral); 0 = none
+	SlidingWindow  int   // sliding_window (Mistral; Qwen2 only with use_sliding_window); 0 = none
+	QKVBias        bool  // q/k/v projections have biases (Qwen2)
 	BOS            int   // bos_token_id, -1 if absent
 	EOS            []int // eos_token_id (one or several), may be empty
 }
@@ -55,6 +56,7 @@ type hfConfig struct {
 	RopeScaling           *RopeScaling    `json:"rope_scaling"`
 	TieWordEmbeddings     bool            `json:"tie_word_embeddings"`
 	SlidingWindow         *int            `json:"sliding_window"`
+	UseSlidingWindow      bool            `json:"use_sliding_window"` // Qwen2Config: sliding_window applies only when set
 	BOSTokenID            *int            `json:"bos_token_id"`
 	EOSTokenID            json.RawMessage `json:"eos_token_id"`
 	HiddenAct             string          `json:"hidden_act"`
@@ -76,11 +78,11 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("model: %s: %s: %s", name, field, fmt.Sprintf(format, args...))
 	}
 	switch h.ModelType {
-	case "llama", "mistral":
+	case "llama", "mistral", "qwen2":
 	case "":
-		return bad("model_type", "missing (want \"llama\" or \"mistral\")")
+		return bad("model_type", "missing (want \"llama\", \"mistral\" or \"qwen2\")")
 	default:
-		return bad("model_type", "%q is not supported (want \"llama\" or \"mistral\")", h.ModelType)
+		return bad("model_type", "%q is not supported (want \"llama\", \"mistral\" or \"qwen2\")", h.ModelType)
 	}
 	if h.HiddenAct != "" && h.HiddenAct != "silu" {
 		return bad("hidden_act", "%q is not supported (want \"silu\")", h.HiddenAct)
@@ -96,6 +98,7 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		KVHeads: h.NumKeyValueHeads, HeadDim: h.HeadDim, FFN: h.IntermediateSize, Vocab: h.VocabSize,
 		MaxPositions: h.MaxPositionEmbeddings, RMSEps: float32(h.RMSNormEps), RopeTheta: h.RopeTheta,
 		RopeScaling: h.RopeScaling, TiedEmbeddings: h.TieWordEmbeddings, BOS: -1,
+		QKVBias: h.ModelType == "qwen2", // Qwen2Config has no attention_bias: q/k/v always have biases, o never
 	}
 	for _, f := range []struct {
 		field string
@@ -158,7 +161,10 @@ func ParseConfig(name string, data []byte) (Config, error) {
 			return bad("rope_scaling.rope_type", "%q is not supported (want \"linear\" or \"llama3\")", s.Type)
 		}
 	}
-	if h.SlidingWindow != nil && *h.SlidingWindow > 0 {
+	if h.ModelType == "qwen2" && h.UseSlidingWindow {
+		return bad("use_sliding_window", "Qwen2's per-layer sliding window (layers from max_window_layers on) is not supported")
+	}
+	if h.SlidingWindow != nil && *h.SlidingWindow > 0 && h.ModelType != "qwen2" {
 		c.SlidingWindow = *h.SlidingWindow
 	}
 	if h.BOSTokenID != nil {

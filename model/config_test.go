@@ -81,3 +81,31 @@ func TestLlama3RopeScaling(t *testing.T) {
 		}
 	}
 }
+
+// Qwen2.5-Coder-0.5B-Instruct's config.json as HF ships it: Qwen2Config has
+// no attention_bias (q/k/v always have biases) and a sliding_window that
+// applies only with use_sliding_window.
+const qwen2Config = `{"architectures":["Qwen2ForCausalLM"],"attention_dropout":0.0,"bos_token_id":151643,
+"eos_token_id":151645,"hidden_act":"silu","hidden_size":896,"initializer_range":0.02,"intermediate_size":4864,
+"max_position_embeddings":32768,"max_window_layers":24,"model_type":"qwen2","num_attention_heads":14,
+"num_hidden_layers":24,"num_key_value_heads":2,"rms_norm_eps":1e-06,"rope_theta":1000000.0,"sliding_window":32768,
+"tie_word_embeddings":true,"torch_dtype":"bfloat16","use_cache":true,"use_sliding_window":false,"vocab_size":151936}`
+
+func TestParseConfigQwen2(t *testing.T) {
+	c, err := ParseConfig("config.json", []byte(qwen2Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Arch != "qwen2" || !c.QKVBias || c.HeadDim != 64 || c.KVDim() != 128 || c.SlidingWindow != 0 ||
+		c.MaxContext() != 32768 || c.RopeTheta != 1e6 || c.BOS != 151643 || len(c.EOS) != 1 || c.EOS[0] != 151645 {
+		t.Errorf("derived config wrong: %+v", c)
+	}
+	llama, err := ParseConfig("config.json", []byte(smolConfig))
+	if err != nil || llama.QKVBias {
+		t.Errorf("a llama config has QKVBias %v (err %v)", llama.QKVBias, err)
+	}
+	on := strings.Replace(qwen2Config, `"use_sliding_window":false`, `"use_sliding_window":true`, 1)
+	if _, err := ParseConfig("config.json", []byte(on)); err == nil || !strings.Contains(err.Error(), "use_sliding_window") {
+		t.Errorf("use_sliding_window true: err = %v, want one naming use_sliding_window", err)
+	}
+}

@@ -32,11 +32,14 @@ func (m *Model) Forward(st *State, token int) (_ []float32, err error) {
 	}
 	for l := range m.Layers {
 		w := &m.Layers[l]
-		// Attention block: x += Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n), n = RMSNorm(x).
+		// Attention block: x += Wo · attention(rope(Wq·n+bq), rope(Wk·n+bk), Wv·n+bv), n = RMSNorm(x).
 		kernels.RMSNorm(st.xb, x, w.AttnNorm, c.RMSEps)
 		pool.MatVec(st.q, w.Wq, st.xb)
 		pool.MatVec(st.k, w.Wk, st.xb)
 		pool.MatVec(st.v, w.Wv, st.xb)
+		addBias(st.q, w.Bq, c.QDim()) // Qwen2's biases; nothing for Llama and Mistral
+		addBias(st.k, w.Bk, c.KVDim())
+		addBias(st.v, w.Bv, c.KVDim())
 		m.rotate(rt, st.q, c.Heads, pos)
 		m.rotate(rt, st.k, c.KVHeads, pos)
 		st.Attn.Decode(l, pos, st.q, st.k, st.v, st.att) // K/V stored, selected, read back
@@ -229,6 +232,9 @@ func (m *Model) prefillBlock(st *State, rt *ropeTable, ids []int) error {
 		pool.MatMul(q, w.Wq, xb, n)
 		pool.MatMul(k, w.Wk, xb, n)
 		pool.MatMul(v, w.Wv, xb, n)
+		addBias(q, w.Bq, qd)
+		addBias(k, w.Bk, kvd)
+		addBias(v, w.Bv, kvd)
 		for i := range n {
 			m.rotate(rt, q[i*qd:(i+1)*qd], c.Heads, pos0+i)
 			m.rotate(rt, k[i*kvd:(i+1)*kvd], c.KVHeads, pos0+i)
@@ -296,6 +302,17 @@ func (m *Model) blockLogits(st *State, pos0 int, ids []int, start, end, from int
 // logitRows is how many positions' logits PrefillEach computes at once
 // (128 × a 49152-token vocabulary = 25 MB).
 const logitRows = 128
+
+// addBias adds bias to every row of x ([rows][dim]); a nil bias (a model
+// without one) adds nothing.
+func addBias(x, bias []float32, dim int) {
+	if bias == nil {
+		return
+	}
+	for i := 0; i < len(x); i += dim {
+		kernels.Add(x[i:i+dim], bias)
+	}
+}
 
 func rmsNormRows(dst, x, weight []float32, eps float32, dim int) {
 	for i := 0; i < len(x); i += dim {

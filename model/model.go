@@ -50,6 +50,9 @@ type Layer struct {
 	Wq       kernels.Matrix // [Heads*HeadDim][Dim]
 	Wk       kernels.Matrix // [KVHeads*HeadDim][Dim]
 	Wv       kernels.Matrix // [KVHeads*HeadDim][Dim]
+	Bq       []float32      // [Heads*HeadDim] q_proj bias (Qwen2); nil without biases
+	Bk       []float32      // [KVHeads*HeadDim] k_proj bias; nil without biases
+	Bv       []float32      // [KVHeads*HeadDim] v_proj bias; nil without biases
 	Wo       kernels.Matrix // [Dim][Heads*HeadDim]
 	MLPNorm  []float32      // [Dim]
 	Wgate    kernels.Matrix // [FFN][Dim]
@@ -92,6 +95,12 @@ func LoadWithConfig(ckpt *weights.Checkpoint, c Config) (_ *Model, err error) {
 			Wgate:    l.matrix(name("mlp.gate_proj"), c.FFN, c.Dim),
 			Wup:      l.matrix(name("mlp.up_proj"), c.FFN, c.Dim),
 			Wdown:    l.matrix(name("mlp.down_proj"), c.Dim, c.FFN),
+		}
+		if c.QKVBias {
+			bias := func(s string) string { return fmt.Sprintf("model.layers.%d.%s.bias", i, s) }
+			m.Layers[i].Bq = l.vector(bias("self_attn.q_proj"), c.QDim())
+			m.Layers[i].Bk = l.vector(bias("self_attn.k_proj"), c.KVDim())
+			m.Layers[i].Bv = l.vector(bias("self_attn.v_proj"), c.KVDim())
 		}
 	}
 	if l.err != nil {

@@ -115,7 +115,7 @@ func TestFromGGUFErrors(t *testing.T) {
 		change func(v *GGUFVocab)
 		want   string
 	}{
-		{"unknown pre", func(v *GGUFVocab) { v.Pre = "qwen2" }, `tokenizer: gguf: tokenizer.ggml.pre: "qwen2" not supported`},
+		{"unknown pre", func(v *GGUFVocab) { v.Pre = "deepseek-llm" }, `tokenizer: gguf: tokenizer.ggml.pre: "deepseek-llm" not supported`},
 		{"unknown model", func(v *GGUFVocab) { v.Model = "bert" }, `tokenizer.ggml.model: "bert" not supported`},
 		{"no tokens", func(v *GGUFVocab) { v.Tokens = nil }, `tokenizer.ggml.tokens: empty`},
 		{"types length", func(v *GGUFVocab) { v.TokenTypes = []int32{1} }, `tokenizer.ggml.token_type: 1 entries for 3 tokens`},

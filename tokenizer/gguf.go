@@ -51,6 +51,10 @@ func GGUFDefaults(model string) (addBOS, addEOS, addSpacePrefix bool) {
 // llama3Pattern is the Llama-3 pre-tokenizer regex (tokenizer.ggml.pre "llama-bpe").
 const llama3Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 
+// qwen2Pattern is Qwen2's pre-tokenizer regex (tokenizer.ggml.pre "qwen2"), as in the
+// Split pre-tokenizer of Qwen2's tokenizer.json: Llama-3's with every digit on its own.
+const qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+
 // FromGGUF builds an HF tokenizer.json from GGUF tokenizer metadata, the way HF's
 // converters do: "llama" becomes a byte-fallback BPE whose merges are generated from the
 // piece scores (LlamaConverter), "gpt2" a byte-level BPE with the given merges and the
@@ -220,6 +224,13 @@ func fromGGUF(v GGUFVocab) ([]byte, error) {
 				byteLevel(false),
 			}}
 			f.Model.IgnoreMerges = true
+		case "qwen2":
+			// Qwen2's tokenizer.json: NFC, then its regex split, then bytes to characters.
+			f.Normalizer = obj{"type": "NFC"}
+			f.PreTokenizer = obj{"type": "Sequence", "pretokenizers": []any{
+				obj{"type": "Split", "pattern": obj{"Regex": qwen2Pattern}, "behavior": "Isolated", "invert": false},
+				byteLevel(false),
+			}}
 		case "", "default", "gpt2", "gpt-2":
 			f.PreTokenizer = byteLevel(true)
 		default:

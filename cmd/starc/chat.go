@@ -34,8 +34,11 @@ func chatPrompt(dir, user string) (string, error) {
 
 // chatMLDefaultSystem finds the system message a ChatML template inserts
 // when the conversation has none (SmolLM2: "You are a helpful AI assistant
-// named SmolLM, trained by Hugging Face").
-var chatMLDefaultSystem = regexp.MustCompile(`'<\|im_start\|>system\n(.*?)<\|im_end\|>`)
+// named SmolLM, trained by Hugging Face"; Qwen2.5: "You are Qwen, created
+// by Alibaba Cloud. You are a helpful assistant."). The newline after
+// "system" is a real one or Jinja's escape \n; the message is a plain string
+// literal, so it holds no quote (which skips `+ messages[0]['content'] +`).
+var chatMLDefaultSystem = regexp.MustCompile(`'<\|im_start\|>system(?:\n|\\n)([^'"\n]*?)<\|im_end\|>`)
 
 func renderChat(tmpl, user string) (string, error) {
 	switch {

@@ -14,11 +14,13 @@ var convertCommand = &command{
 	name:  "convert",
 	args:  "IN.gguf OUT_DIR",
 	short: "convert a GGUF checkpoint to an HF directory",
-	long: `Convert reads a llama-architecture GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_1
-or K-quant tensors) and writes a standard HF checkpoint directory: config.json,
-model.safetensors, tokenizer.json built from the GGUF tokenizer metadata,
-tokenizer_config.json (with the chat template) and generation_config.json.
-Q/K rows are permuted from GGUF's adjacent-pair RoPE into HF's split halves.
+	long: `Convert reads a llama- or qwen2-architecture GGUF file (F32, F16, BF16, Q8_0,
+Q4_0, Q4_1, Q5_0, Q5_1 or K-quant tensors) and writes a standard HF checkpoint
+directory: config.json, model.safetensors, tokenizer.json built from the GGUF
+tokenizer metadata, tokenizer_config.json (with the chat template) and
+generation_config.json. Llama Q/K rows are permuted from GGUF's adjacent-pair
+RoPE into HF's split halves; qwen2 rows are already in HF order, and its q/k/v
+biases are kept. Any other architecture is refused, named.
 The directory is written atomically; an existing OUT_DIR is kept unless --force.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		dtype := fs.String("dtype", "bf16", "element type of the matrices: bf16, f16 or f32")

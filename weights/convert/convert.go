@@ -1,4 +1,4 @@
-// Package convert turns a GGUF checkpoint (llama architecture) into a
+// Package convert turns a GGUF checkpoint (llama or qwen2 architecture) into a
 // standard HF checkpoint directory: config.json, model.safetensors,
 // tokenizer.json (built from the GGUF tokenizer metadata),
 // tokenizer_config.json (with the chat template, when the GGUF has one) and
@@ -8,8 +8,10 @@
 // dtype. GGUF "llama" checkpoints rotate adjacent pairs of each Q/K head
 // while HF checkpoints rotate split halves, so the rows of every Q and K
 // head are permuted back into HF order (the inverse of the permutation HF's
-// GGUF converter applies). 1-D tensors (norm weights) stay float32, as
-// llama.cpp keeps them.
+// GGUF converter applies). GGUF "qwen2" checkpoints keep HF's order (llama.cpp
+// runs them with NeoX-style RoPE), so their rows are copied as they are; they
+// also carry q/k/v projection biases, written as HF's *_proj.bias tensors.
+// 1-D tensors (norm weights, biases) stay float32, as llama.cpp keeps them.
 //
 // The output directory is written atomically: everything goes to a
 // temporary sibling directory that is renamed into place at the end, so a
@@ -49,9 +51,10 @@ type Summary struct {
 	TokenizerType string
 }
 
-// hparams are the GGUF hyperparameters of a llama-architecture model.
+// hparams are the GGUF hyperparameters of a llama- or qwen2-architecture model.
 type hparams struct {
-	arch                             string
+	arch                             string // general.architecture, also the prefix of its keys
+	qkvBias                          bool   // q/k/v projection biases (qwen2)
 	dim, layers, heads, kvHeads, ffn int
 	vocab, context, headDim          int
 	eps, ropeTheta                   float64
@@ -139,6 +142,11 @@ func checkTensors(g *weights.GGUFFile, hp hparams) error {
 	}
 	q, kv := hp.heads*hp.headDim, hp.kvHeads*hp.headDim
 	for l := range hp.layers {
+		if hp.qkvBias {
+			want[fmt.Sprintf("blk.%d.attn_q.bias", l)] = []int{q}
+			want[fmt.Sprintf("blk.%d.attn_k.bias", l)] = []int{kv}
+			want[fmt.Sprintf("blk.%d.attn_v.bias", l)] = []int{kv}
+		}
 		for name, ne := range map[string][]int{
 			"attn_norm.weight": {hp.dim}, "ffn_norm.weight": {hp.dim},
 			"attn_q.weight": {hp.dim, q}, "attn_k.weight": {hp.dim, kv}, "attn_v.weight": {hp.dim, kv},
@@ -154,7 +162,7 @@ func checkTensors(g *weights.GGUFFile, hp hparams) error {
 			return fmt.Errorf("convert: %s: tensor %q has a zero-sized dimension (ne %v)", g.Path(), ti.Name, ti.Ne)
 		}
 		if _, _, ok := tensorName(ti.Name, hp); !ok {
-			return fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a llama checkpoint of %d layers", g.Path(), ti.Name, hp.layers)
+			return fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a %s checkpoint of %d layers", g.Path(), ti.Name, hp.arch, hp.layers)
 		}
 		if seen[ti.Name] {
 			return fmt.Errorf("convert: %s: tensor %q appears twice", g.Path(), ti.Name)
@@ -183,24 +191,25 @@ func readHParams(g *weights.GGUFFile) (hparams, error) {
 	if err != nil {
 		return hp, err
 	}
-	if arch != "llama" {
-		return hp, fmt.Errorf("convert: %s: general.architecture %q is not supported (want \"llama\")", g.Path(), arch)
+	if arch != "llama" && arch != "qwen2" {
+		return hp, fmt.Errorf("convert: %s: general.architecture %q is not supported (want \"llama\" or \"qwen2\")", g.Path(), arch)
 	}
-	hp.arch = arch
+	hp.arch, hp.qkvBias = arch, arch == "qwen2"
 	ints := []struct {
 		key string
 		dst *int
 		opt bool
 	}{
-		{"llama.embedding_length", &hp.dim, false},
-		{"llama.block_count", &hp.layers, false},
-		{"llama.attention.head_count", &hp.heads, false},
-		{"llama.attention.head_count_kv", &hp.kvHeads, true},
-		{"llama.feed_forward_length", &hp.ffn, false},
-		{"llama.context_length", &hp.context, false},
-		{"llama.rope.dimension_count", &hp.headDim, true},
+		{".embedding_length", &hp.dim, false},
+		{".block_count", &hp.layers, false},
+		{".attention.head_count", &hp.heads, false},
+		{".attention.head_count_kv", &hp.kvHeads, true},
+		{".feed_forward_length", &hp.ffn, false},
+		{".context_length", &hp.context, false},
+		{".rope.dimension_count", &hp.headDim, true},
 	}
 	for _, f := range ints {
+		f.key = arch + f.key
 		v, err := g.Uint(f.key)
 		if err != nil {
 			if f.opt {
@@ -222,17 +231,17 @@ func readHParams(g *weights.GGUFFile) (hparams, error) {
 	if want := hp.dim / hp.heads; hp.headDim == 0 {
 		hp.headDim = want
 	} else if hp.headDim != want {
-		return hp, fmt.Errorf("convert: %s: llama.rope.dimension_count %d differs from the head size %d (partial RoPE is not supported)", g.Path(), hp.headDim, want)
+		return hp, fmt.Errorf("convert: %s: %s.rope.dimension_count %d differs from the head size %d (partial RoPE is not supported)", g.Path(), arch, hp.headDim, want)
 	}
-	if hp.eps, err = g.Float("llama.attention.layer_norm_rms_epsilon"); err != nil {
+	if hp.eps, err = g.Float(arch + ".attention.layer_norm_rms_epsilon"); err != nil {
 		return hp, err
 	}
 	hp.ropeTheta = 10000 // llama.cpp's default when the key is absent
-	if v, err := g.Float("llama.rope.freq_base"); err == nil {
+	if v, err := g.Float(arch + ".rope.freq_base"); err == nil {
 		hp.ropeTheta = v
 	}
-	if _, ok := g.Metadata("llama.rope.scaling.type"); ok {
-		return hp, fmt.Errorf("convert: %s: llama.rope.scaling.type is set; RoPE scaling from GGUF is not supported", g.Path())
+	if _, ok := g.Metadata(arch + ".rope.scaling.type"); ok {
+		return hp, fmt.Errorf("convert: %s: %s.rope.scaling.type is set; RoPE scaling from GGUF is not supported", g.Path(), arch)
 	}
 	tokens, err := g.Strings("tokenizer.ggml.tokens")
 	if err != nil {
@@ -254,7 +263,8 @@ func optionalID(g *weights.GGUFFile, key string, def int) int {
 }
 
 // tensorName maps a GGUF tensor name to its HF name and says whether its
-// rows must be un-permuted (Q: by heads, K: by KV heads).
+// rows must be un-permuted (llama's Q: by heads, K: by KV heads; never for
+// qwen2, whose GGUF keeps HF's row order).
 func tensorName(name string, hp hparams) (hf string, permuteHeads int, ok bool) {
 	switch name {
 	case "token_embd.weight":
@@ -280,9 +290,17 @@ func tensorName(name string, hp hparams) (hf string, permuteHeads int, ok bool) 
 		"ffn_up.weight":      "mlp.up_proj.weight",
 		"ffn_down.weight":    "mlp.down_proj.weight",
 	}
+	if hp.qkvBias {
+		names["attn_q.bias"] = "self_attn.q_proj.bias"
+		names["attn_k.bias"] = "self_attn.k_proj.bias"
+		names["attn_v.bias"] = "self_attn.v_proj.bias"
+	}
 	suffix, ok := names[rest]
 	if !ok {
 		return "", 0, false
+	}
+	if hp.arch == "qwen2" {
+		return fmt.Sprintf("model.layers.%d.%s", layer, suffix), 0, true
 	}
 	switch rest {
 	case "attn_q.weight":
@@ -303,7 +321,7 @@ func convertTensors(ctx context.Context, g *weights.GGUFFile, hp hparams, dtype 
 		}
 		hf, permuteHeads, ok := tensorName(ti.Name, hp)
 		if !ok {
-			return nil, fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a llama checkpoint", g.Path(), ti.Name)
+			return nil, fmt.Errorf("convert: %s: tensor %q has no HF equivalent in a %s checkpoint", g.Path(), ti.Name, hp.arch)
 		}
 		data, _, err := g.TensorData(ti.Name)
 		if err != nil {
@@ -460,7 +478,7 @@ func boolKey(g *weights.GGUFFile, key string) (bool, bool) {
 }
 
 func hfConfig(hp hparams, dtype weights.DType) map[string]any {
-	return map[string]any{
+	c := map[string]any{
 		"architectures":           []string{"LlamaForCausalLM"},
 		"model_type":              "llama",
 		"hidden_size":             hp.dim,
@@ -480,6 +498,18 @@ func hfConfig(hp hparams, dtype weights.DType) map[string]any {
 		"hidden_act":              "silu",
 		"torch_dtype":             map[weights.DType]string{weights.BF16: "bfloat16", weights.F16: "float16", weights.F32: "float32"}[dtype],
 	}
+	if hp.arch == "qwen2" {
+		// Qwen2Config's names: no head_dim (always hidden/heads), q/k/v biases implied
+		// by the model type, and a sliding window that is off.
+		c["architectures"] = []string{"Qwen2ForCausalLM"}
+		c["model_type"] = "qwen2"
+		delete(c, "head_dim")
+		c["use_sliding_window"] = false
+		c["sliding_window"] = hp.context
+		c["max_window_layers"] = hp.layers
+		c["attention_dropout"] = 0.0
+	}
+	return c
 }
 
 func writeJSON(path string, v any) error {

@@ -65,3 +65,32 @@ func TestTensorNameMapsEveryLlamaTensor(t *testing.T) {
 		}
 	}
 }
+
+// A qwen2 GGUF keeps HF's row order (llama.cpp runs it with NeoX RoPE), so
+// nothing is permuted, and its q/k/v biases map to HF's *_proj.bias.
+func TestTensorNameMapsQwen2Tensors(t *testing.T) {
+	hp := hparams{arch: "qwen2", qkvBias: true, layers: 2, heads: 4, kvHeads: 2}
+	cases := []struct{ gguf, hf string }{
+		{"blk.1.attn_q.weight", "model.layers.1.self_attn.q_proj.weight"},
+		{"blk.0.attn_k.weight", "model.layers.0.self_attn.k_proj.weight"},
+		{"blk.1.attn_q.bias", "model.layers.1.self_attn.q_proj.bias"},
+		{"blk.0.attn_k.bias", "model.layers.0.self_attn.k_proj.bias"},
+		{"blk.0.attn_v.bias", "model.layers.0.self_attn.v_proj.bias"},
+		{"output.weight", "lm_head.weight"},
+	}
+	for _, tc := range cases {
+		hf, perm, ok := tensorName(tc.gguf, hp)
+		if !ok || hf != tc.hf || perm != 0 {
+			t.Errorf("%s → %q, permute %d, %v; want %q, 0", tc.gguf, hf, perm, ok, tc.hf)
+		}
+	}
+	for _, bad := range []string{"blk.0.attn_output.bias", "blk.2.attn_q.bias"} {
+		if _, _, ok := tensorName(bad, hp); ok {
+			t.Errorf("%s was accepted", bad)
+		}
+	}
+	llama := hparams{arch: "llama", layers: 2, heads: 4, kvHeads: 2}
+	if _, _, ok := tensorName("blk.0.attn_q.bias", llama); ok {
+		t.Error("a llama checkpoint accepted blk.0.attn_q.bias")
+	}
+}

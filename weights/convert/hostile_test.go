@@ -48,6 +48,26 @@ func noTensors(gguf []byte) []byte {
 	return out
 }
 
+// setArch replaces the 5-byte value of general.architecture ("llama" in the
+// stories260K file) with arch, which must also be 5 bytes. The KV entry is:
+// key length (u64), key, value type (u32, 8 = string), value length (u64), value.
+func setArch(t *testing.T, gguf []byte, arch string) []byte {
+	t.Helper()
+	const key = "general.architecture"
+	entry := binary.LittleEndian.AppendUint64(nil, uint64(len(key)))
+	entry = append(entry, key...)
+	entry = binary.LittleEndian.AppendUint32(entry, 8)
+	entry = binary.LittleEndian.AppendUint64(entry, 5)
+	entry = append(entry, "llama"...)
+	i := bytes.Index(gguf, entry)
+	if i < 0 || len(arch) != 5 {
+		t.Fatalf("general.architecture = \"llama\" not found, or %q is not 5 bytes", arch)
+	}
+	out := bytes.Clone(gguf)
+	copy(out[i+len(entry)-5:], arch)
+	return out
+}
+
 // leftovers lists what Convert left in dir besides the input.
 func leftovers(t *testing.T, dir string) []string {
 	t.Helper()
@@ -74,6 +94,7 @@ func TestConvertValidatesBeforeWriting(t *testing.T) {
 	}{
 		{"no tensors", noTensors(orig), "the file holds no tensors"},
 		{"zero-sized dimension", zeroDim(t, orig, "blk.0.ffn_up.weight"), `tensor "blk.0.ffn_up.weight" has a zero-sized dimension`},
+		{"unsupported architecture", setArch(t, orig, "gemma"), `general.architecture "gemma" is not supported (want "llama" or "qwen2")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
