@@ -1,0 +1,238 @@
+package attention
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// opaque hides a store's in-place views, so the Engine copies rows out
+// through Store.Read (the path of stores with no host-resident vectors).
+type opaque struct{ Store }
+
+// windowRun is a sequence of random post-RoPE q/k/v for an Engine test.
+type windowRun struct {
+	cfg     Config
+	q       [][]float32 // [layer][pos*QDim]
+	k, v    [][]float32 // [layer][pos*KVDim]
+	prefill int
+}
+
+func newWindowRun(cfg Config, prefill int, seed uint64) *windowRun {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	r := &windowRun{cfg: cfg, prefill: prefill}
+	qd, kvd := cfg.QueryHeads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim
+	for range cfg.Layers {
+		r.q = append(r.q, gaussianVector(rng, cfg.MaxTokens*qd))
+		r.k = append(r.k, gaussianVector(rng, cfg.MaxTokens*kvd))
+		r.v = append(r.v, gaussianVector(rng, cfg.MaxTokens*kvd))
+	}
+	return r
+}
+
+// naive is softmax(q·Kᵀ/√d)·V of query head h of the token at pos over
+// positions max(0, pos−w+1) … pos, straight from the definition in float64.
+func (r *windowRun) naive(layer, h, pos, w int) []float32 {
+	c := r.cfg
+	hd, qd, kvd, g := c.HeadDim, c.QueryHeads*c.HeadDim, c.KVHeads*c.HeadDim, h/c.GroupSize()
+	q := r.q[layer][pos*qd+h*hd : pos*qd+(h+1)*hd]
+	lo := max(0, pos-w+1)
+	scores := make([]float64, pos+1-lo)
+	top := math.Inf(-1)
+	for j := range scores {
+		k := r.k[layer][(lo+j)*kvd+g*hd : (lo+j)*kvd+(g+1)*hd]
+		for d := range hd {
+			scores[j] += float64(q[d]) * float64(k[d])
+		}
+		scores[j] /= math.Sqrt(float64(hd))
+		top = max(top, scores[j])
+	}
+	sum := 0.0
+	for j := range scores {
+		scores[j] = math.Exp(scores[j] - top)
+		sum += scores[j]
+	}
+	out := make([]float64, hd)
+	for j, s := range scores {
+		v := r.v[layer][(lo+j)*kvd+g*hd : (lo+j)*kvd+(g+1)*hd]
+		for d := range hd {
+			out[d] += s / sum * float64(v[d])
+		}
+	}
+	o := make([]float32, hd)
+	for d := range hd {
+		o[d] = float32(out[d])
+	}
+	return o
+}
+
+// drive prefills r.prefill tokens in blocks of block and decodes the rest
+// up to MaxTokens, calling check with every token's attention output.
+func (r *windowRun) drive(e *Engine, block int, check func(layer, pos int, out []float32)) {
+	c := r.cfg
+	qd, kvd := c.QueryHeads*c.HeadDim, c.KVHeads*c.HeadDim
+	out := make([]float32, c.MaxTokens*qd)
+	for p0 := 0; p0 < r.prefill; p0 += block {
+		n := min(block, r.prefill-p0)
+		for l := range c.Layers {
+			o := out[:n*qd]
+			e.Prefill(l, p0, n, r.q[l][p0*qd:(p0+n)*qd], r.k[l][p0*kvd:(p0+n)*kvd], r.v[l][p0*kvd:(p0+n)*kvd], o)
+			for i := range n {
+				check(l, p0+i, o[i*qd:(i+1)*qd])
+			}
+		}
+	}
+	for pos := r.prefill; pos < c.MaxTokens; pos++ {
+		for l := range c.Layers {
+			o := out[:qd]
+			e.Decode(l, pos, r.q[l][pos*qd:(pos+1)*qd], r.k[l][pos*kvd:(pos+1)*kvd], r.v[l][pos*kvd:(pos+1)*kvd], o)
+			check(l, pos, o)
+		}
+	}
+}
+
+// TestSlidingWindowAttendsToTheWindow: with a window of 7, prefill (in
+// blocks that straddle the window) and decode give, for every token and
+// query head, the attention over exactly the last 7 positions, computed
+// from the definition; with every method at a budget of at least the
+// window, over a store read in place and one copied out.
+func TestSlidingWindowAttendsToTheWindow(t *testing.T) {
+	const w = 7
+	cfg := Config{Layers: 2, QueryHeads: 4, KVHeads: 2, HeadDim: 8, MaxTokens: 48}
+	run := newWindowRun(cfg, 20, 1)
+	for _, method := range Names() {
+		for _, kind := range []string{"dense", "copied"} {
+			t.Run(method+"/"+kind, func(t *testing.T) {
+				c := cfg
+				if method != "full" {
+					c.Budget = w
+				}
+				d, err := NewDense(c.Layers, c.KVHeads, c.HeadDim, c.MaxTokens)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var store Store = d
+				if kind == "copied" {
+					store = opaque{d}
+				}
+				e, err := NewEngine(c, store, mustNewMethod(t, method, c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.SetSlidingWindow(w)
+				e.Reset() // keeps the window
+				hd, worst := c.HeadDim, 0.0
+				run.drive(e, 6, func(layer, pos int, out []float32) {
+					for h := range c.QueryHeads {
+						want := run.naive(layer, h, pos, w)
+						for d := range hd {
+							worst = max(worst, math.Abs(float64(out[h*hd+d]-want[d])))
+						}
+					}
+				})
+				if worst > 1e-5 {
+					t.Errorf("max |out − windowed attention| = %.3g, want ≤ 1e-5", worst)
+				}
+			})
+		}
+	}
+}
+
+// TestSlidingWindowSelectionsStayInTheWindow: below the window's size,
+// every method's every head attends only to positions in the window, at
+// least its budget of them (the count it chose, cut to the window's size),
+// and topk to the exact best of the window's keys.
+func TestSlidingWindowSelectionsStayInTheWindow(t *testing.T) {
+	const w, budget = 12, 5
+	cfg := Config{Layers: 2, QueryHeads: 4, KVHeads: 2, HeadDim: 8, MaxTokens: 80, Budget: budget}
+	run := newWindowRun(cfg, 30, 2)
+	for _, method := range Names() {
+		if method == "full" {
+			continue
+		}
+		t.Run(method, func(t *testing.T) {
+			d, err := NewDense(cfg.Layers, cfg.KVHeads, cfg.HeadDim, cfg.MaxTokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := NewEngine(cfg, d, mustNewMethod(t, method, cfg), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.SetSlidingWindow(w)
+			bad := 0
+			e.OnSelect(func(layer, h, n int, slots []int) {
+				pos := make([]int, len(slots))
+				for i, s := range slots {
+					pos[i] = -1
+					for p := range n {
+						if e.SlotOf(layer, h/cfg.GroupSize(), p) == s {
+							pos[i] = p
+						}
+					}
+				}
+				slices.Sort(pos)
+				lo := n - w
+				distinct := len(slices.Compact(slices.Clone(pos))) == len(pos)
+				if len(pos) < budget || pos[0] < lo || !distinct {
+					bad++
+					if bad <= 3 {
+						t.Errorf("layer %d head %d, %d cached: selected %v, want at least %d distinct positions ≥ %d", layer, h, n, pos, budget, lo)
+					}
+				}
+				if method == "topk" {
+					qd, kvd, hd, g := cfg.QueryHeads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.HeadDim, h/cfg.GroupSize()
+					q := run.q[layer][(n-1)*qd+h*hd : (n-1)*qd+(h+1)*hd]
+					scores := make([]float32, w)
+					for j := range w {
+						k := run.k[layer][(lo+j)*kvd+g*hd : (lo+j)*kvd+(g+1)*hd]
+						for d := range hd {
+							scores[j] += q[d] * k[d]
+						}
+					}
+					order := make([]int, w)
+					for j := range order {
+						order[j] = j
+					}
+					slices.SortStableFunc(order, func(a, b int) int {
+						switch {
+						case scores[a] > scores[b]:
+							return -1
+						case scores[a] < scores[b]:
+							return 1
+						}
+						return 0
+					})
+					want := order[:budget]
+					for j := range want {
+						want[j] += lo
+					}
+					slices.Sort(want)
+					if !slices.Equal(pos, want) {
+						t.Errorf("topk at %d cached: selected %v, the window's best %d are %v", n, pos, budget, want)
+					}
+				}
+			})
+			run.drive(e, 30, func(int, int, []float32) {})
+			if bad > 0 {
+				t.Errorf("%d selections outside the window or short of the budget", bad)
+			}
+		})
+	}
+}
+
+func TestSetSlidingWindowPanicsWhenNegative(t *testing.T) {
+	cfg := Config{Layers: 1, QueryHeads: 1, KVHeads: 1, HeadDim: 2, MaxTokens: 4}
+	d, _ := NewDense(1, 1, 2, 4)
+	e, err := NewEngine(cfg, d, mustNewMethod(t, "full", cfg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	e.SetSlidingWindow(-1)
+}
