@@ -48,6 +48,8 @@ type Engine struct {
 	metrics  *metricsState
 
 	fork forkState // what Snapshot needs (snapshot.go)
+
+	window windowState // sliding-window attention (window.go)
 }
 
 // NewEngine builds an Engine over store with method, for the shape in cfg.
@@ -194,12 +196,12 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 	for g := range c.KVHeads {
 		e.addToken(layer, g, pos, k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd])
 		if !sparse {
-			e.collectAll(layer, g, n)
+			e.collectWindow(layer, g, n)
 			continue
 		}
 		e.method.Prepare(layer, g, n, e)
 		for h := g * gs; h < (g+1)*gs; h++ {
-			e.sel[h] = e.method.Select(layer, h, q[h*hd:(h+1)*hd], n, e.sel[h][:0])
+			e.sel[h] = e.selectWindow(layer, h, q[h*hd:(h+1)*hd], n, e.sel[h][:0])
 			if e.onSelect != nil {
 				e.reportSelection(layer, h, n)
 			}
@@ -463,8 +465,10 @@ func (t *attendTask) prefillProducts(worker, h, hd int) {
 	for i := range n {
 		row := ps.s[i*total : (i+1)*total]
 		visible := t.pos0 + i + 1
-		kernels.Scale(row[:visible], t.scale)
-		kernels.Softmax(row[:visible])
+		lo := t.e.windowStart(visible) // sliding window: keys before lo are masked
+		kernels.Scale(row[lo:visible], t.scale)
+		kernels.Softmax(row[lo:visible])
+		clear(row[:lo])
 		clear(row[visible:])
 	}
 	kernels.MatMul(ps.o, kernels.Matrix{Rows: hd, Cols: total, DType: kernels.F32, F32: ps.vt}, ps.s, n)
