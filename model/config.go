@@ -187,16 +187,11 @@ func (c Config) KVDim() int { return c.KVHeads * c.HeadDim }
 // QDim is the width of one token's queries over all heads.
 func (c Config) QDim() int { return c.Heads * c.HeadDim }
 
-// MaxContext is the longest sequence the model may attend to: the position
-// limit, or the sliding window for Mistral-style models (starc attends to
-// whole contexts, so it refuses to run past the window rather than silently
-// changing the attention pattern).
-func (c Config) MaxContext() int {
-	if c.SlidingWindow > 0 && c.SlidingWindow < c.MaxPositions {
-		return c.SlidingWindow
-	}
-	return c.MaxPositions
-}
+// MaxContext is the longest sequence the model runs: the position limit. A
+// sliding window (Mistral) does not shorten it: each query attends to the
+// last SlidingWindow positions only (attention.Engine.SetSlidingWindow), and
+// the KV cache keeps the whole sequence.
+func (c Config) MaxContext() int { return c.MaxPositions }
 
 // ropeFrequencies returns the HeadDim/2 inverse frequencies θ_i of RoPE,
 // after rope_scaling.

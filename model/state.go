@@ -99,6 +99,7 @@ func NewState(m *Model, opt StateOptions) (*State, error) {
 		pool.Close()
 		return nil, err
 	}
+	eng.SetSlidingWindow(c.SlidingWindow) // Mistral: each query sees the last SlidingWindow positions
 	if opt.Forkable {
 		eng.KeepPrefillKeys()
 	}
