@@ -268,3 +268,36 @@ func slotToPos(st *model.State, layer, kvHead, s, cached int) int {
 	}
 	return -1
 }
+
+// TestSlidingWindowForwardAllocatesNothing: a decode step under the
+// sliding window allocates nothing, with full attention, topk's windowed
+// selection and a method whose choices are cut to the window (streaming).
+func TestSlidingWindowForwardAllocatesNothing(t *testing.T) {
+	m, g := loadHFGolden(t, "mistral-sliding-window")
+	for _, method := range []string{"full", "topk", "streaming"} {
+		cfg := m.AttentionConfig(256)
+		if method != "full" {
+			cfg.Budget = m.Config.SlidingWindow / 2
+		}
+		meth, err := attention.New(method, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := model.NewState(m, model.StateOptions{MaxTokens: 256, Threads: 2, Method: meth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := m.Prefill(st, g.InputIDs); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := m.Forward(st, g.InputIDs[0]); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: Forward allocates %.1f times per token under the sliding window, want 0", method, allocs)
+		}
+	}
+}
