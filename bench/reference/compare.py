@@ -1,0 +1,80 @@
+"""Compares two run directories (bench/reference/dump and ref_stream.py
+output): perplexity, per-prediction NLL, and the selected token sets per
+(decode step, sparse layer, query head).
+
+Prints: both perplexities and their relative difference; the share of
+selections that are identical; the first decode step with a difference (and
+in which layers/heads); the mean Jaccard similarity and mean count of
+positions only one side selected, overall and before/after the first
+difference. --json FILE writes the same figures.
+"""
+import argparse
+import json
+import math
+import os
+
+import numpy as np
+
+
+def load(d):
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    nll = np.loadtxt(os.path.join(d, "nll.txt"))
+    return meta, nll
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ours")
+    ap.add_argument("ref")
+    ap.add_argument("--dense-layers", type=int, default=2)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    mo, no = load(a.ours)
+    mr, nr = load(a.ref)
+    res = {"ours": a.ours, "ref": a.ref, "ppl_ours": mo["ppl"], "ppl_ref": mr["ppl"],
+           "ppl_rel_diff": mo["ppl"] / mr["ppl"] - 1,
+           "nll_max_abs_diff": float(np.max(np.abs(no - nr))) if len(no) == len(nr) else None}
+    so, sr = os.path.join(a.ours, "sel.bin"), os.path.join(a.ref, "sel.bin")
+    if os.path.exists(so) and os.path.exists(sr):
+        ctx = mo["ctx"]
+        rec = (ctx + 7) // 8
+        layers = mo["layers"] - a.dense_layers
+        heads = mo["query_heads"]
+        A = np.fromfile(so, dtype=np.uint8)
+        B = np.fromfile(sr, dtype=np.uint8)
+        assert A.size == B.size, (A.size, B.size)
+        steps = A.size // (rec * layers * heads)
+        A = A.reshape(steps, layers, heads, rec)
+        B = B.reshape(steps, layers, heads, rec)
+        same = np.all(A == B, axis=-1)  # [steps, layers, heads]
+        ua = np.unpackbits(A, axis=-1, bitorder="little").astype(bool)
+        ub = np.unpackbits(B, axis=-1, bitorder="little").astype(bool)
+        inter = np.logical_and(ua, ub).sum(-1)
+        union = np.logical_or(ua, ub).sum(-1)
+        jac = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+        only = np.logical_xor(ua, ub).sum(-1)
+        step_same = same.all(axis=(1, 2))
+        first = int(np.argmin(step_same)) if not step_same.all() else None
+        res.update({"decode_steps": steps, "selections": int(same.size),
+                    "identical_share": float(same.mean()),
+                    "identical_steps": int(step_same.sum()),
+                    "first_diff_step": first,
+                    "jaccard_mean": float(jac.mean()),
+                    "only_one_side_mean": float(only.mean()),
+                    "selected_ours_mean": float(ua.sum(-1).mean()), "selected_ref_mean": float(ub.sum(-1).mean())})
+        if first is not None:
+            l, h = np.nonzero(~same[first])
+            res["first_diff"] = [{"layer": int(x) + a.dense_layers, "head": int(y),
+                                  "only_ours": np.nonzero(ua[first, x, y] & ~ub[first, x, y])[0].tolist()[:20],
+                                  "only_ref": np.nonzero(ub[first, x, y] & ~ua[first, x, y])[0].tolist()[:20]}
+                                 for x, y in list(zip(l, h))[:6]]
+            res["identical_share_before_first_diff"] = 1.0
+            res["identical_share_after_first_diff"] = float(same[first:].mean())
+            res["identical_share_per_layer"] = [round(float(v), 4) for v in same.mean(axis=(0, 2))]
+    print(json.dumps(res, indent=2))
+    if a.json:
+        json.dump(res, open(a.json, "w"), indent=2)
+
+
+if __name__ == "__main__":
+    main()

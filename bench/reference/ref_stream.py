@@ -1,0 +1,135 @@
+"""Reference side of the differential runs (bench/reference/README.md).
+
+Runs the released STARC (EPIC-RPI/STARC 30d4ce9, evaluation/starc_attention.py)
+or Quest (mit-han-lab/Quest 01c1623, evaluation/quest_attention.py) attention,
+or the released dense path ("full"), on SmolLM2 in float32 on the CPU, over
+starc's stream perplexity protocol (eval.StreamPerplexity): prefill ids[:P]
+densely, score ids[P] from the prefill's last logits, then feed ids[P..P+M-2]
+one at a time through the decode path, scoring ids[P+1..P+M-1].
+
+Writes to --out: sel.bin (same layout as bench/reference/dump: one record of
+ceil(ctx/8) bytes per (decode step, sparse layer, query head), bit p little-
+endian = position p selected), meta.json (perplexity and shape).
+
+The selections are the masks the released selection functions return
+(cluster_heavy_hitter_mask, local_heavy_hitter_mask), recorded by wrapping
+the module-level function the released forward calls; nothing else of the
+released code is altered here (see prepare_ref.sh for the file changes).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flash_attn_cpu  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref", required=True, help="dir holding the released evaluation/ package")
+    ap.add_argument("--method", choices=["starc", "quest", "full"], required=True)
+    ap.add_argument("--budget", type=int, default=128)
+    ap.add_argument("--model", default="models/smollm2-135m-instruct")
+    ap.add_argument("--ids", required=True)
+    ap.add_argument("--prefill", type=int, default=2048)
+    ap.add_argument("--max-tokens", type=int, default=1024)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    flash_attn_cpu.install()
+    sys.path.insert(0, a.ref)
+    from transformers import AutoModelForCausalLM
+    from evaluation.llama import enable_tuple_kv_cache_for_llama
+
+    enable_tuple_kv_cache_for_llama()
+    model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=torch.float32)
+    model.eval()
+    n_layers = model.config.num_hidden_layers
+    ctx = a.prefill + a.max_tokens
+    rec_bytes = (ctx + 7) // 8
+    os.makedirs(a.out, exist_ok=True)
+    fsel = open(os.path.join(a.out, "sel.bin"), "wb") if a.method != "full" else None
+
+    def record(mask):
+        # mask: [1, H_q, 1, L] bool, L = tokens cached at this step
+        m = mask[0, :, 0, :].cpu().numpy()
+        for h in range(m.shape[0]):
+            b = np.packbits(m[h], bitorder="little")
+            fsel.write(b.tobytes() + bytes(rec_bytes - b.size))
+
+    class Args:
+        token_budget = a.budget
+        chunk_size = 16
+
+    if a.method == "starc":
+        import evaluation.starc_attention as sa
+        inner = sa.cluster_heavy_hitter_mask
+
+        def wrapped(*args, **kw):
+            mask = inner(*args, **kw)
+            record(mask)
+            return mask
+
+        sa.cluster_heavy_hitter_mask = wrapped
+        # The released code numbers layers 31..0 from a global counter that
+        # assumes 32 layers; start it at this model's count so that layers 0
+        # and 1 are the dense ones (README: "Changes", 3).
+        sa.layer_id = n_layers
+        sa.enable_starc_attention_eval(model, Args)
+    elif a.method == "quest":
+        import evaluation.quest_attention as qa
+        inner = qa.local_heavy_hitter_mask
+
+        def wrapped(*args, **kw):
+            mask = inner(*args, **kw)
+            record(mask)
+            return mask
+
+        qa.local_heavy_hitter_mask = wrapped
+        qa.layer_id = n_layers
+        qa.enable_quest_attention_eval(model, Args)
+
+    ids = [int(x) for x in open(a.ids).read().split()][:ctx]
+    assert len(ids) == ctx, f"{a.ids} has {len(ids)} ids, need {ctx}"
+    x = torch.tensor([ids])
+    nlls = []
+
+    def nll(logits, target):
+        lp = torch.log_softmax(logits.double(), dim=-1)
+        return -lp[target].item()
+
+    t0 = time.time()
+    with torch.no_grad():
+        out = model(x[:, : a.prefill], use_cache=True)
+        pkv = out.past_key_values
+        nlls.append(nll(out.logits[0, -1], ids[a.prefill]))
+        for i in range(a.prefill, ctx - 1):
+            out = model(x[:, i : i + 1], past_key_values=pkv, use_cache=True)
+            pkv = out.past_key_values
+            nlls.append(nll(out.logits[0, -1], ids[i + 1]))
+            if len(nlls) % 128 == 0:
+                print(f"{a.method} {a.budget}: {len(nlls)}/{a.max_tokens} ppl {math.exp(sum(nlls)/len(nlls)):.4f} "
+                      f"{time.time()-t0:.0f}s", file=sys.stderr, flush=True)
+    if fsel:
+        fsel.close()
+    mean = sum(nlls) / len(nlls)
+    import transformers
+    meta = {"method": a.method, "budget": a.budget, "prefill": a.prefill, "max_tokens": a.max_tokens,
+            "ctx": ctx, "layers": n_layers, "query_heads": model.config.num_attention_heads,
+            "decode_steps": ctx - 1 - a.prefill, "ppl": math.exp(mean), "mean_nll": mean,
+            "seconds": time.time() - t0, "torch": torch.__version__, "transformers": transformers.__version__}
+    json.dump(meta, open(os.path.join(a.out, "meta.json"), "w"), indent=2)
+    with open(os.path.join(a.out, "nll.txt"), "w") as f:
+        f.write("\n".join(f"{v:.9g}" for v in nlls) + "\n")
+    print(json.dumps(meta, indent=2))
+
+
+if __name__ == "__main__":
+    main()
