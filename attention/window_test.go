@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"starc/pim"
 )
 
 // opaque hides a store's in-place views, so the Engine copies rows out
@@ -136,6 +138,47 @@ func TestSlidingWindowAttendsToTheWindow(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSlidingWindowOnTheDevice is the window test with the KV cache in the
+// PIM device (FP16 rows read in place; head dim 64, the device's column
+// split), full attention and topk at the window's size, against the
+// float64 definition within FP16's error.
+func TestSlidingWindowOnTheDevice(t *testing.T) {
+	const w = 9
+	cfg := Config{Layers: 1, QueryHeads: 4, KVHeads: 2, HeadDim: 64, MaxTokens: 40}
+	run := newWindowRun(cfg, 17, 3)
+	for _, method := range []string{"full", "topk", "quest"} {
+		t.Run(method, func(t *testing.T) {
+			c := cfg
+			if method != "full" {
+				c.Budget = w
+			}
+			device, err := NewPIM(pim.HBM3PIM(true), c, pim.LayoutGQA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := NewEngine(c, device, mustNewMethod(t, method, c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.SetSlidingWindow(w)
+			hd, worst := c.HeadDim, 0.0
+			run.drive(e, 5, func(layer, pos int, out []float32) {
+				device.EndStep()
+				for h := range c.QueryHeads {
+					want := run.naive(layer, h, pos, w)
+					for d := range hd {
+						worst = max(worst, math.Abs(float64(out[h*hd+d]-want[d])))
+					}
+				}
+			})
+			t.Logf("max |out − windowed attention| = %.3g", worst)
+			if worst > 5e-3 {
+				t.Errorf("max |out − windowed attention| = %.3g, want ≤ 5e-3 (FP16 K/V)", worst)
+			}
+		})
 	}
 }
 

@@ -301,3 +301,52 @@ func TestSlidingWindowForwardAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestHFGoldenSlidingWindowFork: the Mistral golden through a fork (40 ids
+// prefilled with full attention, restored into a topk state at a budget of
+// the window, the other 24 decoded) matches HF within 1e-4. (The PIM
+// device needs head dims of 64: attention/window_test.go covers it.)
+func TestHFGoldenSlidingWindowFork(t *testing.T) {
+	m, g := loadHFGolden(t, "mistral-sliding-window")
+	n, w := len(g.InputIDs), m.Config.SlidingWindow
+	const prefix = 40
+	src, err := model.NewState(m, model.StateOptions{MaxTokens: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := m.Prefill(src, g.InputIDs[:prefix]); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Snapshot(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := m.AttentionConfig(n)
+	cfg.Budget = w
+	meth, err := attention.New("topk", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell, err := model.NewState(m, model.StateOptions{MaxTokens: n, Method: meth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cell.Close()
+	logits, err := cell.Restore(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := maxAbsDiff(logits, g.row(prefix-1))
+	for i := prefix; i < n; i++ {
+		if logits, err = m.Forward(cell, g.InputIDs[i]); err != nil {
+			t.Fatal(err)
+		}
+		worst = max(worst, maxAbsDiff(logits, g.row(i)))
+	}
+	t.Logf("fork: max |logit − HF| = %.3g", worst)
+	if !(worst <= hfGoldenTol) {
+		t.Errorf("fork: max |logit − HF| = %.3g, want ≤ %g", worst, hfGoldenTol)
+	}
+
+}
