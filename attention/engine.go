@@ -34,6 +34,7 @@ type Engine struct {
 	mark   []uint64    // [MaxTokens] bit i set when head i of the group chose pos
 	slots  [][]int     // [KVHeads] slots read this step, in position order
 	rows   [][]int     // [QueryHeads] rows of the head's K/V source it attends to
+	shared []bool      // [KVHeads] every head of group g reads the same rows this step (collectAll)
 	gK, gV [][]float32 // [KVHeads][MaxTokens*HeadDim] vectors copied out of a store with no view
 	from   []int       // Move scratch
 
@@ -80,7 +81,7 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 		e.sel[h], e.rows[h] = make([]int, 0, cfg.MaxTokens), make([]int, 0, cfg.MaxTokens)
 	}
 	e.mark = make([]uint64, cfg.MaxTokens)
-	e.slots = make([][]int, cfg.KVHeads)
+	e.slots, e.shared = make([][]int, cfg.KVHeads), make([]bool, cfg.KVHeads)
 	for g := range cfg.KVHeads {
 		e.slots[g] = make([]int, 0, cfg.MaxTokens)
 	}
@@ -107,7 +108,7 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 		}
 	}
 	for w := range threads {
-		e.task.scores[w] = make([]float32, cfg.MaxTokens)
+		e.task.scores[w] = make([]float32, cfg.GroupSize()*cfg.MaxTokens) // a group's heads at once (attendGroup)
 	}
 	e.task.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
 	if r, ok := method.(keyReader); ok && e.inPlace() {
@@ -194,6 +195,7 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 	sparse := layer >= c.DenseLayers
 	e.decoding, e.fork.decoded = true, true
 	for g := range c.KVHeads {
+		e.shared[g] = false
 		e.addToken(layer, g, pos, k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd])
 		if !sparse {
 			e.collectWindow(layer, g, n)
@@ -214,7 +216,7 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 	}
 	t := &e.task
 	t.e, t.layer, t.q, t.out, t.qStride, t.pos0, t.n = e, layer, q, out, 0, -1, n
-	e.run(c.QueryHeads, t)
+	e.run(c.KVHeads, t) // by KV group: see attendTask.Do
 }
 
 // addToken stores token pos of KV head g in its slot and shows the key to
@@ -248,6 +250,7 @@ func (e *Engine) collectAll(layer, g, n int) {
 		}
 		e.rows[h] = rows
 	}
+	e.shared[g] = true
 }
 
 // collectSelected turns the heads' selections of group g into one read of
@@ -389,7 +392,26 @@ func grow(b []float32, n int) []float32 {
 	return b[:n]
 }
 
+// Do runs query heads [lo, hi) in prefill; in decode, KV groups [lo, hi):
+// a group whose heads all read the same rows in one pass over them
+// (attendGroup, float32 stores), any other head by head.
 func (t *attendTask) Do(worker, lo, hi int) {
+	if t.pos0 >= 0 {
+		t.heads(worker, lo, hi)
+		return
+	}
+	e, gs := t.e, t.e.cfg.GroupSize()
+	for g := lo; g < hi; g++ {
+		if e.shared[g] && e.half == nil {
+			t.attendGroup(worker, g)
+			continue
+		}
+		t.heads(worker, g*gs, (g+1)*gs)
+	}
+}
+
+// heads runs query heads [lo, hi) one by one.
+func (t *attendTask) heads(worker, lo, hi int) {
 	e := t.e
 	hd, gs := e.cfg.HeadDim, e.cfg.GroupSize()
 	scores := t.scores[worker]
@@ -499,8 +521,7 @@ func attendRows(out, q, keys, values []float32, rows []int, hd int, scale float3
 	}
 	s := scores[:m]
 	k, v := gatherRows(keys, values, rows, hd, kbuf, vbuf)
-	kernels.MatVec(s, kernels.Matrix{Rows: m, Cols: hd, DType: kernels.F32, F32: k}, q)
-	kernels.Scale(s, scale)
+	kernels.ScoreRows(s, k, q, hd, scale) // MatVec then Scale, bit for bit
 	kernels.Softmax(s)
 	kernels.WeightedRowSum(out, s, v, hd)
 }

@@ -28,6 +28,7 @@ type metricsState struct {
 	kvHeads int
 	max, hd int
 	scores  []float32
+	sel     []int // [MaxTokens] a selection shifted to the sliding window's start
 	q       Quality
 }
 
@@ -42,7 +43,7 @@ func (m *metricsState) keysOf(layer, kvHead int) []float32 {
 func (e *Engine) EnableQuality() {
 	c := e.cfg
 	e.metrics = &metricsState{keys: make([]float32, c.Layers*c.KVHeads*c.MaxTokens*c.HeadDim),
-		kvHeads: c.KVHeads, max: c.MaxTokens, hd: c.HeadDim, scores: make([]float32, c.MaxTokens)}
+		kvHeads: c.KVHeads, max: c.MaxTokens, hd: c.HeadDim, scores: make([]float32, c.MaxTokens), sel: make([]int, 0, c.MaxTokens)}
 }
 
 // Quality returns the sums so far (zero when not enabled).
@@ -59,18 +60,27 @@ func (m *metricsState) write(layer, kvHead, pos int, k []float32) {
 	copy(m.keysOf(layer, kvHead)[pos*m.hd:(pos+1)*m.hd], k)
 }
 
-// observe scores every head of layer against full attention.
+// observe scores every head of layer against full attention (over the
+// sliding window when there is one).
 func (m *metricsState) observe(e *Engine, layer int, q []float32, n int) {
 	c := e.cfg
-	hd, gs := c.HeadDim, c.GroupSize()
-	s := m.scores[:n]
+	hd, gs, lo := c.HeadDim, c.GroupSize(), e.windowStart(n)
+	s := m.scores[:n-lo]
 	for h := range c.QueryHeads {
-		keys := m.keysOf(layer, h/gs)[:n*hd]
-		kernels.MatVec(s, kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: keys}, q[h*hd:(h+1)*hd])
-		m.q.Top10Recall += TopKRecall(s, e.sel[h], 10)
+		keys := m.keysOf(layer, h/gs)[lo*hd : n*hd]
+		kernels.MatVec(s, kernels.Matrix{Rows: n - lo, Cols: hd, DType: kernels.F32, F32: keys}, q[h*hd:(h+1)*hd])
+		sel := e.sel[h]
+		if lo > 0 { // positions relative to the window's start
+			m.sel = m.sel[:0]
+			for _, p := range sel {
+				m.sel = append(m.sel, p-lo)
+			}
+			sel = m.sel
+		}
+		m.q.Top10Recall += TopKRecall(s, sel, 10)
 		kernels.Scale(s, e.task.scale) // the attention's own 1/√d: the mass is that of the real softmax
 		kernels.Softmax(s)
-		m.q.MassRecall += MassRecall(s, e.sel[h])
+		m.q.MassRecall += MassRecall(s, sel)
 		m.q.Tokens += int64(len(e.sel[h]))
 		m.q.Selections++
 	}

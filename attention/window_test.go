@@ -98,7 +98,8 @@ func (r *windowRun) drive(e *Engine, block int, check func(layer, pos int, out [
 // blocks that straddle the window) and decode give, for every token and
 // query head, the attention over exactly the last 7 positions, computed
 // from the definition; with every method at a budget of at least the
-// window, over a store read in place and one copied out.
+// window, over a store read in place and one copied out. The quality meter
+// then finds every selection perfect.
 func TestSlidingWindowAttendsToTheWindow(t *testing.T) {
 	const w = 7
 	cfg := Config{Layers: 2, QueryHeads: 4, KVHeads: 2, HeadDim: 8, MaxTokens: 48}
@@ -123,6 +124,7 @@ func TestSlidingWindowAttendsToTheWindow(t *testing.T) {
 					t.Fatal(err)
 				}
 				e.SetSlidingWindow(w)
+				e.EnableQuality()
 				e.Reset() // keeps the window
 				hd, worst := c.HeadDim, 0.0
 				run.drive(e, 6, func(layer, pos int, out []float32) {
@@ -135,6 +137,10 @@ func TestSlidingWindowAttendsToTheWindow(t *testing.T) {
 				})
 				if worst > 1e-5 {
 					t.Errorf("max |out − windowed attention| = %.3g, want ≤ 1e-5", worst)
+				}
+				// The quality meter's full attention is the window's too.
+				if _, top10, mass := e.Quality().Mean(); math.Abs(top10-1) > 1e-9 || math.Abs(mass-1) > 1e-6 {
+					t.Errorf("quality against windowed full attention: top-10 recall %g, mass recall %g, want 1 and 1", top10, mass)
 				}
 			})
 		}

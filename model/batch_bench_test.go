@@ -61,16 +61,17 @@ func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads 
 	if err != nil {
 		b.Fatal(err)
 	}
+	capacity := context + ahead + 1 // a restore, one untimed step, then ahead timed ones
 	newStates := func(n, threads int) []*model.State {
 		states := make([]*model.State, n)
 		for i := range states {
-			cfg := m.AttentionConfig(context + ahead)
+			cfg := m.AttentionConfig(capacity)
 			cfg.Budget, cfg.DenseLayers = budget, 2
 			meth, err := attention.New(method, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
-			states[i], err = model.NewState(m, model.StateOptions{MaxTokens: context + ahead, Threads: threads,
+			states[i], err = model.NewState(m, model.StateOptions{MaxTokens: capacity, Threads: threads,
 				PrefillBlock: 1, Method: meth, DenseLayers: 2})
 			if err != nil {
 				b.Fatal(err)

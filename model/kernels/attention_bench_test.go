@@ -146,3 +146,42 @@ func BenchmarkWeightedRowSum(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGroupAttention is the decode attention of one KV group of
+// three query heads (SmolLM2's shape) over 2048 float32 K/V rows, as the
+// grouped kernels do it ("group") and head by head with the single-query
+// kernels ("heads"). The rows cycle through 64 MiB so that each group's
+// first read comes from memory, as in a batch of long sequences.
+func BenchmarkGroupAttention(b *testing.B) {
+	const dim, m, nq = 64, 2048, 3
+	const blocks = 32 // × 2 MiB of K and V
+	rng := rand.New(rand.NewPCG(1, 1))
+	keys, values := randVec(rng, blocks*m*dim), randVec(rng, blocks*m*dim)
+	q := randVec(rng, nq*dim)
+	s, out := make([]float32, nq*m), make([]float32, nq*dim)
+	b.Run("heads", func(b *testing.B) {
+		b.SetBytes(2 * 4 * m * dim)
+		for i := 0; b.Loop(); i++ {
+			k, v := keys[i%blocks*m*dim:][:m*dim], values[i%blocks*m*dim:][:m*dim]
+			for h := range nq {
+				sh := s[h*m : (h+1)*m]
+				MatVec(sh, Matrix{Rows: m, Cols: dim, DType: F32, F32: k}, q[h*dim:(h+1)*dim])
+				Scale(sh, 0.125)
+				Softmax(sh)
+				WeightedRowSum(out[h*dim:(h+1)*dim], sh, v, dim)
+			}
+		}
+	})
+	b.Run("group", func(b *testing.B) {
+		b.SetBytes(2 * 4 * m * dim)
+		for i := 0; b.Loop(); i++ {
+			k, v := keys[i%blocks*m*dim:][:m*dim], values[i%blocks*m*dim:][:m*dim]
+			ScoreRows(s, k, q, dim, 0.125)
+			for h := range nq {
+				Softmax(s[h*m : (h+1)*m])
+			}
+			WeightedRowSums(out, s, v, dim)
+		}
+	})
+	benchSink = out[0]
+}

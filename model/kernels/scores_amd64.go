@@ -1,0 +1,56 @@
+package kernels
+
+// scoreRowsArch does the first rows of ScoreRows in whole blocks of 16 on
+// the AVX-512 level when dim is a multiple of 16 (the per-row sums of
+// MatVec's AVX-512 kernel then cover every column), and returns how many
+// rows it did; the caller does the rest with MatVec.
+func scoreRowsArch(dst, rows, q []float32, dim int, scale float32) int {
+	m := len(rows) / dim
+	blocks := m / 16
+	if active != isaAVX512 || dim%16 != 0 || blocks == 0 {
+		return 0
+	}
+	if dim == 64 {
+		scoreRows64AVX512(&dst[0], &rows[0], &q[0], blocks, len(q)/dim, m, scale)
+		return blocks * 16
+	}
+	var scratch [16 * 16]float32
+	scoreRows16AVX512(&dst[0], &rows[0], &q[0], blocks, len(q)/dim, dim, m, scale, &scratch[0])
+	return blocks * 16
+}
+
+// weightedRowSumsArch does the queries of WeightedRowSums three at a time
+// on the AVX-512 level when dim is 64 (the block WeightedRowSum does with
+// rowSum64AVX512, whose FMAs and partial sums the three-query kernel
+// repeats for each query), and returns how many queries it did.
+func weightedRowSumsArch(dst, w, rows []float32, dim int) int {
+	if active != isaAVX512 || dim != 64 {
+		return 0
+	}
+	nq, m := len(dst)/dim, len(rows)/dim
+	h := 0
+	for ; h+3 <= nq; h += 3 {
+		rowSum64x3AVX512(&dst[h*dim], &w[h*m], &rows[0], m, dim)
+	}
+	return h
+}
+
+// scoreRows16AVX512 (scores_amd64.s): for blocks of 16 rows and nq
+// queries, dst[h·m + j] = scale·(rows[j]·q[h]) with the lanes and partial
+// sums of matVecF32AVX512; scratch holds 16×16 floats.
+//
+//go:noescape
+func scoreRows16AVX512(dst, rows, q *float32, blocks, nq, dim, m int, scale float32, scratch *float32)
+
+// scoreRows64AVX512 (scores_amd64.s) is scoreRows16AVX512 for dim 64,
+// unrolled.
+//
+//go:noescape
+func scoreRows64AVX512(dst, rows, q *float32, blocks, nq, m int, scale float32)
+
+// rowSum64x3AVX512 (scores_amd64.s): rowSum64AVX512 for three queries
+// whose weights are count floats apart, into dst[0:64], dst[64:128] and
+// dst[128:192].
+//
+//go:noescape
+func rowSum64x3AVX512(dst, w, rows *float32, count, stride int)
