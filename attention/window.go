@@ -90,6 +90,7 @@ func (e *Engine) collectWindow(layer, g, n int) {
 		}
 		e.rows[h] = rows
 	}
+	e.shared[g] = true // every head of the group reads the window: one pass (attendGroup)
 }
 
 // selectWindow is the method's selection for head h restricted to the
