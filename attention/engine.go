@@ -440,17 +440,18 @@ func (t *attendTask) heads(worker, lo, hi int) {
 // (positions pos0..pos0+n-1) over keys 0..pos0+n-1, as two matrix
 // products: S = Q·Kᵀ (masked, softmaxed row by row), then O = S·V.
 func (t *attendTask) prefillHead(worker, h int, keys, values []float32, rows []int, hd int) {
-	n, total := t.n, t.pos0+t.n
+	n, total, base := t.n, t.pos0+t.n, t.e.windowStart(t.pos0+1)
+	cols := total - base // keys base..total-1: a sliding window hides those before base from the whole block
 	ps := &t.prefill[worker]
-	ps.q, ps.k, ps.vt = grow(ps.q, n*hd), grow(ps.k, total*hd), grow(ps.vt, hd*total)
-	ps.s, ps.o = grow(ps.s, n*total), grow(ps.o, n*hd)
+	ps.q, ps.k, ps.vt = grow(ps.q, n*hd), grow(ps.k, cols*hd), grow(ps.vt, hd*cols)
+	ps.s, ps.o = grow(ps.s, n*cols), grow(ps.o, n*hd)
 	for i := range n {
 		copy(ps.q[i*hd:(i+1)*hd], t.q[i*t.qStride+h*hd:i*t.qStride+(h+1)*hd])
 	}
-	for j, r := range rows[:total] {
+	for j, r := range rows[base:total] {
 		copy(ps.k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
 		for d, v := range values[r*hd : (r+1)*hd] {
-			ps.vt[d*total+j] = v
+			ps.vt[d*cols+j] = v
 		}
 	}
 	t.prefillProducts(worker, h, hd)
@@ -460,40 +461,43 @@ func (t *attendTask) prefillHead(worker, h int, keys, values []float32, rows []i
 // are gathered into the blocks (exactly: the products are those of a
 // float32 store holding the same values).
 func (t *attendTask) prefillHeadF16(worker, h int, keys, values []uint16, rows []int, hd int) {
-	n, total := t.n, t.pos0+t.n
+	n, total, base := t.n, t.pos0+t.n, t.e.windowStart(t.pos0+1)
+	cols := total - base // as in prefillHead
 	ps := &t.prefill[worker]
-	ps.q, ps.k, ps.vt = grow(ps.q, n*hd), grow(ps.k, total*hd), grow(ps.vt, hd*total)
-	ps.s, ps.o = grow(ps.s, n*total), grow(ps.o, n*hd)
+	ps.q, ps.k, ps.vt = grow(ps.q, n*hd), grow(ps.k, cols*hd), grow(ps.vt, hd*cols)
+	ps.s, ps.o = grow(ps.s, n*cols), grow(ps.o, n*hd)
 	for i := range n {
 		copy(ps.q[i*hd:(i+1)*hd], t.q[i*t.qStride+h*hd:i*t.qStride+(h+1)*hd])
 	}
 	ps.row = grow(ps.row, hd)
-	for j, r := range rows[:total] {
+	for j, r := range rows[base:total] {
 		kernels.F16ToF32(ps.k[j*hd:(j+1)*hd], keys[r*hd:(r+1)*hd])
 		kernels.F16ToF32(ps.row, values[r*hd:(r+1)*hd])
 		for d, v := range ps.row {
-			ps.vt[d*total+j] = v
+			ps.vt[d*cols+j] = v
 		}
 	}
 	t.prefillProducts(worker, h, hd)
 }
 
 // prefillProducts finishes a prefill head from the gathered blocks in
-// t.prefill: S = Q·Kᵀ, masked softmax per row, O = S·V into t.out.
+// t.prefill (keys base..total-1): S = Q·Kᵀ, masked softmax per row, O = S·V
+// into t.out.
 func (t *attendTask) prefillProducts(worker, h, hd int) {
-	n, total := t.n, t.pos0+t.n
+	n, total, base := t.n, t.pos0+t.n, t.e.windowStart(t.pos0+1)
+	cols := total - base
 	ps := &t.prefill[worker]
-	kernels.MatMul(ps.s, kernels.Matrix{Rows: total, Cols: hd, DType: kernels.F32, F32: ps.k}, ps.q, n)
+	kernels.MatMul(ps.s, kernels.Matrix{Rows: cols, Cols: hd, DType: kernels.F32, F32: ps.k}, ps.q, n)
 	for i := range n {
-		row := ps.s[i*total : (i+1)*total]
-		visible := t.pos0 + i + 1
-		lo := t.e.windowStart(visible) // sliding window: keys before lo are masked
+		row := ps.s[i*cols : (i+1)*cols]
+		visible := t.pos0 + i + 1 - base
+		lo := t.e.windowStart(t.pos0+i+1) - base // sliding window: keys before lo are masked
 		kernels.Scale(row[lo:visible], t.scale)
 		kernels.Softmax(row[lo:visible])
 		clear(row[:lo])
 		clear(row[visible:])
 	}
-	kernels.MatMul(ps.o, kernels.Matrix{Rows: hd, Cols: total, DType: kernels.F32, F32: ps.vt}, ps.s, n)
+	kernels.MatMul(ps.o, kernels.Matrix{Rows: hd, Cols: cols, DType: kernels.F32, F32: ps.vt}, ps.s, n)
 	for i := range n {
 		copy(t.out[i*t.qStride+h*hd:i*t.qStride+(h+1)*hd], ps.o[i*hd:(i+1)*hd])
 	}
