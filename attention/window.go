@@ -2,6 +2,7 @@ package attention
 
 import (
 	"fmt"
+	"math"
 
 	"starc/model/kernels"
 )
@@ -20,12 +21,17 @@ import (
 //   - prefill masks the scores outside the window before the softmax;
 //   - dense layers and full attention read the window's tokens only;
 //   - topk scores the window's keys and keeps the best Budget of them;
-//   - every other method selects as usual over all cached tokens, then its
-//     choices before the window are dropped and replaced by the most recent
-//     window tokens it did not choose, so it attends to as many tokens as it
-//     chose, all of them in the window (STARC's and Quest's clusters and
-//     pages straddling the window's start are cut there; streaming's sinks
-//     fall out of the window and become recent tokens).
+//     sparq does the same with its approximate scores;
+//   - quest and quest-kernel rank the pages that overlap the window (the
+//     first one cut at the window's start counts as a page) and attend to
+//     the chosen pages' tokens in the window: k = max(3, Budget/PageSize)
+//     of them, or all when they are fewer;
+//   - starc and streaming select as usual over all cached tokens, then
+//     their choices before the window are dropped and replaced by the most
+//     recent window tokens they did not choose, so they attend to as many
+//     tokens as they chose, all of them in the window (STARC's clusters are
+//     cut at the window's start; streaming's sinks fall out of the window
+//     and become recent tokens).
 
 // windowState is the Engine's sliding window.
 type windowState struct {
@@ -153,6 +159,102 @@ func (m *topK) selectWindow(layer, head int, q []float32, lo, n int, dst []int) 
 	dst = appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(w))
 	for i := first; i < len(dst); i++ {
 		dst[i] += lo
+	}
+	return dst
+}
+
+// selectWindow is sparq over the window: the approximate scores of the
+// window's keys, the best Budget kept (ties: lower position first).
+func (m *sparq) selectWindow(layer, head int, q []float32, lo, n int, dst []int) []int {
+	s := &m.heads[m.shape.head(layer, head)]
+	if b := m.shape.cfg.Budget; b == 0 || b >= n-lo {
+		return appendRange(dst, lo, n)
+	}
+	g := &m.groups[m.shape.group(layer, m.shape.kvHead(head))]
+	g.check(n)
+	hd, w := m.shape.cfg.HeadDim, n-lo
+	s.absQ, s.work = growTo(s.absQ, hd), growTo(s.work, hd)
+	for i, v := range q[:hd] {
+		s.absQ[i] = float32(math.Abs(float64(v)))
+	}
+	s.comp = appendTopK(s.comp[:0], s.absQ, m.rank, s.work)
+	scores := s.buf.scores(w)
+	clear(scores)
+	if m.src != nil {
+		f32, f16 := m.src.Keys(layer, m.shape.kvHead(head), lo, n)
+		s.col = growTo(s.col, w)
+		for _, i := range s.comp {
+			if f16 != nil {
+				s.col16 = growTo(s.col16, w)
+				for p := range w {
+					s.col16[p] = f16[p*hd+i]
+				}
+				kernels.F16ToF32(s.col, s.col16)
+			} else {
+				for p := range w {
+					s.col[p] = f32[p*hd+i]
+				}
+			}
+			kernels.Axpy(scores, q[i], s.col)
+		}
+	} else {
+		for _, i := range s.comp {
+			kernels.Axpy(scores, q[i], g.cols[i*g.cap+lo:i*g.cap+n])
+		}
+	}
+	first := len(dst)
+	dst = appendTopK(dst, scores, m.shape.cfg.Budget, s.buf.work(w))
+	for i := first; i < len(dst); i++ {
+		dst[i] += lo
+	}
+	return dst
+}
+
+// selectWindow is Quest over the pages overlapping the window (see the
+// top of this file): the same page bounds, ranked among those pages only.
+func (m *quest) selectWindow(layer, head int, q []float32, lo, n int, dst []int) []int {
+	buf := &m.heads[m.shape.head(layer, head)]
+	c := m.shape.cfg
+	if b := c.Budget; b == 0 || b >= n-lo {
+		return appendRange(dst, lo, n)
+	}
+	g := &m.groups[m.shape.group(layer, m.shape.kvHead(head))]
+	g.check(m.shape.name, n)
+	ps, hd := c.PageSize, c.HeadDim
+	p0, pages := lo/ps, (n+ps-1)/ps
+	k := m.pagesFor(pages - p0)
+	if k >= pages-p0 {
+		return appendRange(dst, lo, n)
+	}
+	candidates := pages
+	if m.kernel { // the last page is always kept and counts against k
+		candidates, k = pages-1, k-1
+	}
+	scores := m.pageScores(buf, q[:hd], g, candidates)[p0:]
+	first := len(dst)
+	dst = appendTopK(dst, scores, k, buf.work(candidates-p0))
+	for i := first; i < len(dst); i++ {
+		dst[i] += p0
+	}
+	if m.kernel {
+		dst = append(dst, pages-1)
+	}
+	// Expand the chosen pages (ascending, in dst[first:]) into their tokens
+	// in the window, in place from the back.
+	chosen, total := len(dst)-first, 0
+	for _, p := range dst[first:] {
+		total += min((p+1)*ps, n) - max(p*ps, lo)
+	}
+	for len(dst) < first+total {
+		dst = append(dst, 0)
+	}
+	wr := first + total
+	for i := first + chosen - 1; i >= first; i-- {
+		p := dst[i]
+		for t := min((p+1)*ps, n) - 1; t >= max(p*ps, lo); t-- {
+			wr--
+			dst[wr] = t
+		}
 	}
 	return dst
 }

@@ -319,3 +319,123 @@ func BenchmarkPrefillWindow(b *testing.B) {
 		})
 	}
 }
+
+// TestSlidingWindowQuestAndSparQRankWithinTheWindow: quest, quest-kernel
+// and sparq under a window choose what their definitions give when only
+// the window's tokens (for Quest: the pages overlapping the window, bounds
+// over each whole page) are candidates, computed here from the keys.
+func TestSlidingWindowQuestAndSparQRankWithinTheWindow(t *testing.T) {
+	const w, budget = 40, 8
+	cfg := Config{Layers: 1, QueryHeads: 4, KVHeads: 2, HeadDim: 16, MaxTokens: 120, Budget: budget, PageSize: 4, SparQRank: 4}
+	run := newWindowRun(cfg, 50, 4)
+	hd, qd, kvd := cfg.HeadDim, cfg.QueryHeads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim
+	key := func(g, p int) []float32 { return run.k[0][p*kvd+g*hd : p*kvd+(g+1)*hd] }
+	// best returns the indices of the k largest scores, ties to the lower.
+	best := func(scores []float64, k int) []int {
+		order := make([]int, len(scores))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			switch {
+			case scores[a] > scores[b]:
+				return -1
+			case scores[a] < scores[b]:
+				return 1
+			}
+			return 0
+		})
+		return order[:min(k, len(order))]
+	}
+	want := map[string]func(h, n int, q []float32) []int{
+		"sparq": func(h, n int, q []float32) []int {
+			abs := make([]float64, hd)
+			for i, v := range q {
+				abs[i] = math.Abs(float64(v))
+			}
+			comp := best(abs, cfg.SparQRank)
+			slices.Sort(comp)
+			lo := n - w
+			scores := make([]float64, w)
+			for j := range w {
+				var s float32
+				for _, i := range comp {
+					s += q[i] * key(h/2, lo+j)[i]
+				}
+				scores[j] = float64(s)
+			}
+			sel := best(scores, budget)
+			for i := range sel {
+				sel[i] += lo
+			}
+			return sel
+		},
+	}
+	for _, kernel := range []bool{false, true} {
+		name := map[bool]string{false: "quest", true: "quest-kernel"}[kernel]
+		want[name] = func(h, n int, q []float32) []int {
+			ps, lo := cfg.PageSize, n-w
+			p0, pages := lo/ps, (n+ps-1)/ps
+			var bounds []float64
+			for p := p0; p < pages; p++ {
+				b := 0.0
+				for i := range hd {
+					hi, low := float32(math.Inf(-1)), float32(math.Inf(1))
+					for tok := p * ps; tok < min((p+1)*ps, n); tok++ {
+						hi, low = max(hi, key(h/2, tok)[i]), min(low, key(h/2, tok)[i])
+					}
+					b += max(float64(q[i])*float64(hi), float64(q[i])*float64(low))
+				}
+				bounds = append(bounds, b)
+			}
+			k := min(max(3, budget/ps), pages-p0)
+			var chosen []int
+			if kernel {
+				chosen = append(best(bounds[:len(bounds)-1], k-1), len(bounds)-1)
+			} else {
+				chosen = best(bounds, k)
+			}
+			var sel []int
+			for _, c := range chosen {
+				p := p0 + c
+				for tok := max(p*ps, lo); tok < min((p+1)*ps, n); tok++ {
+					sel = append(sel, tok)
+				}
+			}
+			return sel
+		}
+	}
+	for name, ref := range want {
+		t.Run(name, func(t *testing.T) {
+			d, err := NewDense(cfg.Layers, cfg.KVHeads, cfg.HeadDim, cfg.MaxTokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := NewEngine(cfg, d, mustNewMethod(t, name, cfg), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.SetSlidingWindow(w)
+			checked, bad := 0, 0
+			e.OnSelect(func(layer, h, n int, slots []int) {
+				if n <= w {
+					return
+				}
+				got := slices.Sorted(slices.Values(slots)) // slots are positions: neither method moves tokens
+				exp := ref(h, n, run.q[0][(n-1)*qd+h*hd:(n-1)*qd+(h+1)*hd])
+				slices.Sort(exp)
+				checked++
+				if !slices.Equal(got, exp) {
+					bad++
+					if bad <= 3 {
+						t.Errorf("head %d at %d cached: selected %v, want %v", h, n, got, exp)
+					}
+				}
+			})
+			run.drive(e, 50, func(int, int, []float32) {})
+			if checked == 0 || bad > 0 {
+				t.Errorf("%d of %d selections differ from the definition", bad, checked)
+			}
+		})
+	}
+}
