@@ -18,7 +18,9 @@ import (
 // as without one. Methods keep their per-position state over the whole
 // sequence too; only what a head attends to is restricted:
 //
-//   - prefill masks the scores outside the window before the softmax;
+//   - prefill multiplies a block's queries by the keys the block's first
+//     query can see on, and masks each query's scores outside its window
+//     before the softmax;
 //   - dense layers and full attention read the window's tokens only;
 //   - topk scores the window's keys and keeps the best Budget of them;
 //     sparq does the same with its approximate scores;
