@@ -2,7 +2,6 @@ package attention
 
 import (
 	"fmt"
-	"slices"
 
 	"starc/cluster"
 	"starc/model/kernels"
@@ -80,7 +79,7 @@ type starcGroup struct {
 
 type starcScratch struct {
 	scores []float32 // [clusters] q·μ
-	ranks  []uint64  // [non-empty clusters] rankKey
+	ranks  rankHeap  // [non-empty clusters] rankKey
 }
 
 func newSTARC(c Config) (Method, error) {
@@ -213,7 +212,8 @@ func windowSeed(seed uint64, layer, kvHead, window int) uint64 {
 
 // Select ranks the clusters for q and fills the budget (see starc).
 //
-// Hot path: one dot product per cluster and a sort of the clusters.
+// Hot path: one dot product per cluster, then a heap of the clusters
+// popped only as far as the budget reaches (no sort of all clusters).
 func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	s := &m.heads[m.shape.head(layer, head)]
 	if all, ok := m.shape.all(n); ok {
@@ -244,27 +244,18 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 		}
 	}
 	s.ranks = ranks
-	slices.Sort(ranks)
-	for _, r := range ranks {
-		id := uint32(r)
+	// Best first, popped one at a time: only the clusters taken are ranked.
+	ranks.init()
+	for left > 0 && len(ranks) > 0 {
+		id := uint32(ranks.pop())
 		first, members := int(g.start[id]), int(g.size[id])
 		take := min(members, left)
 		for _, p := range g.posAt[first : first+take] {
 			dst = append(dst, int(p))
 		}
 		left -= take
-		if left == 0 {
-			break
-		}
 	}
 	return dst
-}
-
-// rankKey packs a cluster's score and id into one integer whose ascending
-// order is descending score, then ascending id (NaN as −Inf, −0 = +0), so
-// the clusters are ranked by a plain integer sort.
-func rankKey(score float32, id int) uint64 {
-	return uint64(^orderKey(score))<<32 | uint64(uint32(id))
 }
 
 func (m *starc) Reset() {
