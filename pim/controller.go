@@ -16,6 +16,32 @@ type entry struct {
 	hit      bool    // cur is a column command that finds its row open
 	ver      uint64  // device version cur/earliest/hit were computed at
 	earliest int64   // first cycle cur is ready
+	// twin: an older entry in the queue asks for the same command at the
+	// same node and row (only the column may differ): it has the same next
+	// command, readiness and row hit, and the scheduler, which prefers the
+	// older of two equally ready requests, never picks this one over it. So
+	// the scheduler skips twins and their cur/earliest/hit go stale; they
+	// are computed afresh when the older one leaves (ver is then behind).
+	twin bool
+	work uint64 // workKey of req; 0: never a twin
+}
+
+// workKey packs what the device looks at in a request (its command, the
+// node its path ends at and its row; never its column) into one word, so
+// that two requests with equal non-zero keys behave the same. It returns 0
+// (no twin) for barriers and for values too wide to pack.
+func workKey(r Request, p path) uint64 {
+	if r.Cmd == CmdBarrier || r.Addr.Row < -1 || r.Addr.Row >= 1<<23 {
+		return 0
+	}
+	k := uint64(r.Cmd)<<56 | uint64(r.Addr.Row+1)<<32
+	for l := levelPseudoChannel; l < numLevels; l++ {
+		if p[l] >= 255 {
+			return 0
+		}
+		k |= uint64(p[l]+1) << (8 * (l - 1))
+	}
+	return k
 }
 
 // Controller drives one Device channel the way AttAcc's Ramulator2 HBM3-PIM
@@ -80,7 +106,17 @@ func (c *Controller) Run(reqs []Request) int64 {
 	for {
 		for len(c.queue) < c.cap && pos < len(reqs) {
 			r := reqs[pos]
-			c.queue = append(c.queue, entry{req: r, p: c.dev.pathOf(r.Addr)})
+			e := entry{req: r, p: c.dev.pathOf(r.Addr)}
+			e.work = workKey(r, e.p)
+			if e.work != 0 {
+				for i := range c.queue {
+					if o := &c.queue[i]; o.work == e.work && !o.twin {
+						e.twin = true
+						break
+					}
+				}
+			}
+			c.queue = append(c.queue, e)
 			pos++
 		}
 		if !c.tick() {
@@ -180,8 +216,22 @@ func (c *Controller) issueQueue(i int) {
 	e := c.queue[i]
 	c.dev.issue(e.cur, e.req.Addr, e.p, c.clk)
 	if e.cur == e.req.Cmd {
-		c.queue = append(c.queue[:i], c.queue[i+1:]...)
+		c.remove(i)
 	}
+}
+
+// remove drops queue entry i. If it was the oldest of its kind of work,
+// the next one of that kind (if any) takes its place.
+func (c *Controller) remove(i int) {
+	if o := &c.queue[i]; !o.twin && o.work != 0 {
+		for j := i + 1; j < len(c.queue); j++ {
+			if e := &c.queue[j]; e.twin && e.work == o.work {
+				e.twin = false
+				break
+			}
+		}
+	}
+	c.queue = append(c.queue[:i], c.queue[i+1:]...)
 }
 
 // best is the PIM scheduler: it refreshes every entry's next command and
@@ -195,6 +245,9 @@ func (c *Controller) best() (idx int, removedBarrier bool) {
 	c.gen++
 	for i := range c.queue {
 		e := &c.queue[i]
+		if e.twin {
+			continue // its older twin stands for it
+		}
 		if e.ver != d.version {
 			e.ver = d.version
 			if e.req.Cmd == CmdBarrier {
@@ -215,7 +268,7 @@ func (c *Controller) best() (idx int, removedBarrier bool) {
 		}
 	}
 	if c.queue[0].req.Cmd == CmdBarrier {
-		c.queue = append(c.queue[:0], c.queue[1:]...)
+		c.remove(0)
 		removedBarrier = true
 		if len(c.queue) == 0 {
 			return -1, true
@@ -225,6 +278,9 @@ func (c *Controller) best() (idx int, removedBarrier bool) {
 	behindBarrier := false
 	for i := 1; i < len(c.queue); i++ {
 		e := &c.queue[i]
+		if e.twin {
+			continue // its older twin, compared earlier, wins against whatever it would
+		}
 		if e.req.Cmd == CmdBarrier {
 			behindBarrier = true
 		}
@@ -260,7 +316,7 @@ func (c *Controller) skip() {
 	d := c.dev
 	for i := range c.queue {
 		e := &c.queue[i]
-		if e.req.Cmd == CmdBarrier {
+		if e.req.Cmd == CmdBarrier || e.twin {
 			continue
 		}
 		t := e.earliest

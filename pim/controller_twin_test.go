@@ -1,0 +1,83 @@
+package pim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// The Controller skips twin queue entries (same command, node and row as an
+// older entry). The reference controller (controller_ref_test.go) is the
+// scheduler as specified, looking at every entry every cycle: on the KV
+// store's request streams for randomised sparse patterns, full reads long
+// enough to be refreshed, AttAcc's own trace and a mix of plain DRAM
+// reads and writes, the two must issue the same commands to the same
+// addresses at the same cycles.
+func TestControllerMatchesReference(t *testing.T) {
+	type stream struct {
+		name string
+		spec Spec
+		reqs []Request
+	}
+	var streams []stream
+	for _, c := range []struct {
+		spec      Spec
+		headDim   int
+		maxTokens int
+		queries   int
+	}{
+		{HBM3PIM(true), 64, 2100, 3},   // SmolLM2, GQA layout
+		{HBM3PIM(true), 64, 9000, 1},   // AttAcc layout, long context
+		{HBM3PIM(false), 128, 4096, 4}, // nCCDAB 4, two columns per token
+		{HBM3PIM(true), 256, 3000, 2},
+	} {
+		rng := rand.New(rand.NewPCG(uint64(c.headDim), uint64(c.maxTokens)))
+		pl := newPlacement(c.spec, c.headDim, c.maxTokens)
+		groups := ceilDiv(c.maxTokens, pl.g.partitions)
+		for i := range 40 {
+			g := randomGroups(rng, groups)
+			streams = append(streams, stream{fmt.Sprintf("%s/dim%d/q%d/random%d", c.spec.Name, c.headDim, c.queries, i), c.spec, pl.requests(g, c.queries)})
+		}
+		all := make([]int, groups) // a full read: long enough to meet refreshes
+		for i := range all {
+			all[i] = i
+		}
+		streams = append(streams, stream{fmt.Sprintf("%s/dim%d/q%d/full", c.spec.Name, c.headDim, c.queries), c.spec, pl.requests(all, c.queries)})
+	}
+	for _, R := range []int{1, 17, 300, 2048} {
+		streams = append(streams, stream{fmt.Sprintf("attacc/R%d", R), HBM3PIM(true), AttAccRequests(HBM3PIM(true), R)})
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	var dram []Request // plain reads and writes to a few rows of a few banks
+	for range 400 {
+		cmd := CmdRD
+		if rng.IntN(3) == 0 {
+			cmd = CmdWR
+		}
+		dram = append(dram, Request{cmd, Addr{rng.IntN(2), rng.IntN(2), rng.IntN(4), rng.IntN(4), rng.IntN(3), rng.IntN(32)}})
+	}
+	streams = append(streams, stream{"dram", HBM3PIM(true), dram})
+
+	for _, st := range streams {
+		var got, want CommandLog
+		d := NewDevice(st.spec)
+		d.AddObserver(&got)
+		gotCycles := NewController(d).Run(st.reqs)
+		r := NewDevice(st.spec)
+		r.AddObserver(&want)
+		wantCycles := newRefController(r).Run(st.reqs)
+		if gotCycles != wantCycles {
+			t.Errorf("%s: %d cycles, reference %d", st.name, gotCycles, wantCycles)
+		}
+		if len(got.Lines) != len(want.Lines) {
+			t.Errorf("%s: %d commands issued, reference %d", st.name, len(got.Lines), len(want.Lines))
+			continue
+		}
+		for i := range got.Lines {
+			if got.Lines[i] != want.Lines[i] {
+				t.Errorf("%s: command %d is %+v, reference %+v", st.name, i, got.Lines[i], want.Lines[i])
+				break
+			}
+		}
+	}
+}
