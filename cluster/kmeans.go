@@ -307,19 +307,13 @@ func mean(r *Result, c []float32, n, k, dim int) {
 	for i := range n {
 		l := r.Labels[i]
 		r.Sizes[l]++
-		cl := c[l*dim : (l+1)*dim]
-		for j, v := range r.unit[i*dim : (i+1)*dim] {
-			cl[j] += v
-		}
+		kernels.Add(c[l*dim:(l+1)*dim], r.unit[i*dim:(i+1)*dim]) // element-wise: the plain loop's sums
 	}
 	for l := range k {
 		if r.Sizes[l] == 0 {
 			continue // empty cluster: zero centroid
 		}
-		inv := 1 / float32(r.Sizes[l])
-		for j := l * dim; j < (l+1)*dim; j++ {
-			c[j] *= inv
-		}
+		kernels.Scale(c[l*dim:(l+1)*dim], 1/float32(r.Sizes[l]))
 	}
 }
 
