@@ -34,9 +34,9 @@
 // Sliding window (Mistral's sliding_window; Engine.SetSlidingWindow, set by
 // model.NewState from config.json): the token at position p attends to
 // positions p−W+1 … p only, in prefill (masked) and decode (dense layers
-// read the window; topk, sparq and quest rank only the window's tokens or
-// pages, starc's and streaming's choices are cut to it). The store keeps
-// the whole sequence; see window.go.
+// read the window; topk, sparq, quest and starc rank only the window's
+// tokens, pages or clusters; streaming's choices are cut to it). The store
+// keeps the whole sequence; see window.go.
 //
 // Observers: OnRead sees each KV head's read (row counts, access traces for
 // `starc hw --trace`); OnSelect sees each query head's selection (the

@@ -28,12 +28,14 @@ import (
 //     first one cut at the window's start counts as a page) and attend to
 //     the chosen pages' tokens in the window: k = max(3, Budget/PageSize)
 //     of them, or all when they are fewer;
-//   - starc and streaming select as usual over all cached tokens, then
-//     their choices before the window are dropped and replaced by the most
-//     recent window tokens they did not choose, so they attend to as many
-//     tokens as they chose, all of them in the window (STARC's clusters are
-//     cut at the window's start; streaming's sinks fall out of the window
-//     and become recent tokens).
+//   - starc attends to its buffer's tokens in the window, then ranks the
+//     clusters with members in the window and takes those members, best
+//     cluster first, to the budget;
+//   - streaming (and any other method) selects as usual over all cached
+//     tokens, then its choices before the window are dropped and replaced
+//     by the most recent window tokens it did not choose, so it attends to
+//     as many tokens as it chose, all of them in the window (streaming's
+//     sinks fall out of the window and become recent tokens).
 
 // windowState is the Engine's sliding window.
 type windowState struct {
@@ -256,6 +258,54 @@ func (m *quest) selectWindow(layer, head int, q []float32, lo, n int, dst []int)
 		for t := min((p+1)*ps, n) - 1; t >= max(p*ps, lo); t-- {
 			wr--
 			dst[wr] = t
+		}
+	}
+	return dst
+}
+
+// selectWindow is STARC within the window: the buffer's tokens in the
+// window always (they count against the budget, as without a window), then
+// the clusters with members in the window, ranked by q·μ as usual, each
+// giving its members in the window (ascending position) until the budget
+// is filled.
+func (m *starc) selectWindow(layer, head int, q []float32, lo, n int, dst []int) []int {
+	s := &m.heads[m.shape.head(layer, head)]
+	c := m.shape.cfg
+	if c.Budget == 0 || c.Budget >= n-lo {
+		return appendRange(dst, lo, n)
+	}
+	g := &m.groups[m.shape.group(layer, m.shape.kvHead(head))]
+	if !g.started {
+		panic("attention: starc: Select before the first Prepare")
+	}
+	g.keys.check(n)
+	from := max(g.clustered, lo)
+	dst = appendRange(dst, from, n)
+	left := c.Budget - (n - from)
+	if left <= 0 || lo >= g.clustered {
+		return dst
+	}
+	clusters := len(g.size)
+	s.scores = growTo(s.scores, clusters)
+	centroids := kernels.Matrix{Rows: clusters, Cols: c.HeadDim, DType: kernels.F32, F32: g.centroids}
+	kernels.MatVec(s.scores, centroids, q[:c.HeadDim])
+	ranks := s.ranks[:0]
+	for id, members := range g.size {
+		// members are in ascending position: the last one tells whether any is in the window
+		if members > 0 && int(g.posAt[g.start[id]+members-1]) >= lo {
+			ranks = append(ranks, rankKey(s.scores[id], id))
+		}
+	}
+	s.ranks = ranks
+	ranks.init()
+	for left > 0 && len(ranks) > 0 {
+		id := uint32(ranks.pop())
+		first, members := int(g.start[id]), int(g.size[id])
+		for _, p := range g.posAt[first : first+members] {
+			if int(p) >= lo && left > 0 {
+				dst = append(dst, int(p))
+				left--
+			}
 		}
 	}
 	return dst

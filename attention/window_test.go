@@ -439,3 +439,84 @@ func TestSlidingWindowQuestAndSparQRankWithinTheWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestSlidingWindowSTARCRanksClustersInTheWindow: STARC under a window
+// attends to its buffer's tokens in the window, then to the window members
+// of its clusters taken best first by q·μ (ties: earlier cluster) until the
+// budget is filled: recomputed here from the method's clusters.
+func TestSlidingWindowSTARCRanksClustersInTheWindow(t *testing.T) {
+	const w, budget = 100, 40
+	cfg := Config{Layers: 1, QueryHeads: 4, KVHeads: 2, HeadDim: 16, MaxTokens: 330, Budget: budget}
+	run := newWindowRun(cfg, 200, 5)
+	hd, qd := cfg.HeadDim, cfg.QueryHeads*cfg.HeadDim
+	meth := mustNewMethod(t, "starc", cfg).(*starc)
+	d, err := NewDense(cfg.Layers, cfg.KVHeads, cfg.HeadDim, cfg.MaxTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(cfg, d, meth, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetSlidingWindow(w)
+	checked, clustersUsed, bad := 0, 0, 0
+	e.OnSelect(func(layer, h, n int, slots []int) {
+		posOf := map[int]int{}
+		for p := range n {
+			posOf[e.SlotOf(layer, h/cfg.GroupSize(), p)] = p
+		}
+		var got []int
+		for _, s := range slots {
+			got = append(got, posOf[s])
+		}
+		slices.Sort(got)
+		g := &meth.groups[layer*cfg.KVHeads+h/cfg.GroupSize()]
+		q := run.q[layer][(n-1)*qd+h*hd : (n-1)*qd+(h+1)*hd]
+		lo := n - w
+		from := max(g.clustered, lo)
+		var want []int
+		for p := from; p < n; p++ {
+			want = append(want, p)
+		}
+		if left := budget - (n - from); left > 0 && lo < g.clustered {
+			clustersUsed++
+			scores := make([]float32, len(g.size))
+			var ids []int
+			for id := range g.size {
+				for i := range hd {
+					scores[id] += q[i] * g.centroids[id*hd+i]
+				}
+				ids = append(ids, id)
+			}
+			slices.SortStableFunc(ids, func(a, b int) int {
+				switch {
+				case scores[a] > scores[b]:
+					return -1
+				case scores[a] < scores[b]:
+					return 1
+				}
+				return 0
+			})
+			for _, id := range ids {
+				for _, p := range g.posAt[g.start[id] : g.start[id]+g.size[id]] {
+					if int(p) >= lo && left > 0 {
+						want = append(want, int(p))
+						left--
+					}
+				}
+			}
+		}
+		slices.Sort(want)
+		checked++
+		if !slices.Equal(got, want) {
+			bad++
+			if bad <= 3 {
+				t.Errorf("head %d at %d cached: selected %v, want %v", h, n, got, want)
+			}
+		}
+	})
+	run.drive(e, 200, func(int, int, []float32) {})
+	if checked == 0 || clustersUsed == 0 || bad > 0 {
+		t.Errorf("%d of %d selections differ (%d used clusters)", bad, checked, clustersUsed)
+	}
+}
