@@ -270,11 +270,13 @@ func slotToPos(st *model.State, layer, kvHead, s, cached int) int {
 }
 
 // TestSlidingWindowForwardAllocatesNothing: a decode step under the
-// sliding window allocates nothing, with full attention, topk's windowed
-// selection and a method whose choices are cut to the window (streaming).
+// sliding window allocates nothing, with full attention, the methods that
+// rank within the window (topk, quest, sparq, starc: the 51 measured steps
+// stay inside one recluster interval) and one whose choices are cut to it
+// (streaming), each at half the window.
 func TestSlidingWindowForwardAllocatesNothing(t *testing.T) {
 	m, g := loadHFGolden(t, "mistral-sliding-window")
-	for _, method := range []string{"full", "topk", "streaming"} {
+	for _, method := range []string{"full", "topk", "streaming", "quest", "sparq", "starc"} {
 		cfg := m.AttentionConfig(256)
 		if method != "full" {
 			cfg.Budget = m.Config.SlidingWindow / 2
