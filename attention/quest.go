@@ -168,8 +168,8 @@ func (m *quest) pageScores(buf *questScratch, q []float32, g *questGroup, pages 
 		buf.qPos[i], buf.qNeg[i] = max(v, 0), min(v, 0)
 	}
 	scores, lower := buf.scores(pages), buf.lower(pages)
-	kernels.MatVec(scores, kernels.Matrix{Rows: pages, Cols: hd, DType: kernels.F32, F32: g.maxK[:pages*hd]}, buf.qPos)
-	kernels.MatVec(lower, kernels.Matrix{Rows: pages, Cols: hd, DType: kernels.F32, F32: g.minK[:pages*hd]}, buf.qNeg)
+	kernels.ScoreRows(scores, g.maxK[:pages*hd], buf.qPos, hd, 1) // = MatVec, bit for bit
+	kernels.ScoreRows(lower, g.minK[:pages*hd], buf.qNeg, hd, 1)
 	for p, v := range lower {
 		scores[p] += v
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"starc/model/kernels"
 )
 
 // The tests below check each method's partial selection against the
@@ -251,4 +253,25 @@ func referenceQuest(keys [][]float32, q []float32, budget, ps int, kernel bool) 
 	}
 	slices.Sort(sel)
 	return sel
+}
+
+// The methods score with kernels.ScoreRows at scale 1 where they used
+// MatVec: the same scores bit for bit, so the same selections.
+func TestScoreRowsAtScaleOneIsMatVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 0))
+	for _, hd := range []int{8, 16, 64} {
+		for _, m := range []int{1, 15, 16, 17, 100, 503} {
+			rows := gaussianVector(rng, m*hd)
+			q := gaussianVector(rng, hd)
+			rows[rng.IntN(len(rows))] = float32(math.Inf(1))
+			got, want := make([]float32, m), make([]float32, m)
+			kernels.ScoreRows(got, rows, q, hd, 1)
+			kernels.MatVec(want, kernels.Matrix{Rows: m, Cols: hd, DType: kernels.F32, F32: rows}, q)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("hd %d m %d row %d: ScoreRows %v, MatVec %v", hd, m, i, got[i], want[i])
+				}
+			}
+		}
+	}
 }

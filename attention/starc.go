@@ -235,8 +235,7 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	}
 	clusters := len(g.size)
 	s.scores = growTo(s.scores, clusters)
-	centroids := kernels.Matrix{Rows: clusters, Cols: hd, DType: kernels.F32, F32: g.centroids}
-	kernels.MatVec(s.scores, centroids, q[:hd])
+	kernels.ScoreRows(s.scores, g.centroids, q[:hd], hd, 1) // = MatVec, bit for bit
 	ranks := s.ranks[:0]
 	for id, members := range g.size {
 		if members > 0 {

@@ -66,7 +66,7 @@ func (m *topK) Select(layer, head int, q []float32, n int, dst []int) []int {
 			return appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(n))
 		}
 	}
-	kernels.MatVec(scores, kernels.Matrix{Rows: n, Cols: hd, DType: kernels.F32, F32: keys[:n*hd]}, q[:hd])
+	kernels.ScoreRows(scores, keys[:n*hd], q[:hd], hd, 1) // = MatVec, bit for bit
 	return appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(n))
 }
 
