@@ -14,16 +14,11 @@ type entry struct {
 	p        path
 	cur      Command // next command on the way to req.Cmd
 	hit      bool    // cur is a column command that finds its row open
-	ver      uint64  // device version cur/earliest/hit were computed at
+	rowVer   uint64  // the device's rowVer and cmdVer[cur] when cur, earliest
+	cmdVer   uint64  // and hit were worked out (0: never)
 	earliest int64   // first cycle cur is ready
-	// twin: an older entry in the queue asks for the same command at the
-	// same node and row (only the column may differ): it has the same next
-	// command, readiness and row hit, and the scheduler, which prefers the
-	// older of two equally ready requests, never picks this one over it. So
-	// the scheduler skips twins and their cur/earliest/hit go stale; they
-	// are computed afresh when the older one leaves (ver is then behind).
-	twin bool
-	work uint64 // workKey of req; 0: never a twin
+	seq      int     // position in the request stream (age)
+	work     uint64  // workKey of req; 0: never a twin
 }
 
 // workKey packs what the device looks at in a request (its command, the
@@ -65,7 +60,15 @@ type Controller struct {
 	clk     int64
 	refresh bool
 	nextRef int64
-	queue   []entry
+	queue   []entry // the PIM queue, oldest first, without its twins
+	// twins are queued requests that ask for the same command at the same
+	// node and row as an older entry of queue (only the column may differ):
+	// such a request has the same next command, readiness and row hit as
+	// the older one, and the scheduler, which prefers the older of two
+	// equally ready requests, never picks it while the older one is queued.
+	// So twins wait aside, oldest first, and the oldest twin of a request
+	// takes its place in queue (by age) when it issues.
+	twins   []entry
 	prio    []entry
 	hitGen  []uint64 // hitGen[bank] == gen: a queued request hits the open row of bank
 	gen     uint64
@@ -82,6 +85,13 @@ func NewController(d *Device) *Controller {
 	}
 	return &Controller{dev: d, refresh: true, nextRef: int64(s.Timing.REFI), cap: q,
 		queue: make([]entry, 0, q), hitGen: make([]uint64, s.Org.BanksPerChannel())}
+}
+
+// reset puts c back at cycle 0 with refresh on and empty queues, as
+// NewController leaves it (for a device that has been Reset).
+func (c *Controller) reset() {
+	c.clk, c.refresh, c.nextRef, c.ticks = 0, true, int64(c.dev.spec.Timing.REFI), 0
+	c.queue, c.twins, c.prio = c.queue[:0], c.twins[:0], nil
 }
 
 // Clock is the current cycle (the last cycle ticked).
@@ -104,25 +114,30 @@ func (c *Controller) Run(reqs []Request) int64 {
 	}
 	pos := 0
 	for {
-		for len(c.queue) < c.cap && pos < len(reqs) {
+		for len(c.queue)+len(c.twins) < c.cap && pos < len(reqs) {
 			r := reqs[pos]
-			e := entry{req: r, p: c.dev.pathOf(r.Addr)}
+			e := entry{req: r, p: c.dev.pathOf(r.Addr), seq: pos}
 			e.work = workKey(r, e.p)
+			twin := false
 			if e.work != 0 {
 				for i := range c.queue {
-					if o := &c.queue[i]; o.work == e.work && !o.twin {
-						e.twin = true
+					if c.queue[i].work == e.work {
+						twin = true
 						break
 					}
 				}
 			}
-			c.queue = append(c.queue, e)
+			if twin {
+				c.twins = append(c.twins, e)
+			} else {
+				c.queue = append(c.queue, e)
+			}
 			pos++
 		}
 		if !c.tick() {
 			c.skip()
 		}
-		if pos == len(reqs) && len(c.queue) == 0 && len(c.prio) == 0 {
+		if pos == len(reqs) && len(c.queue) == 0 && len(c.twins) == 0 && len(c.prio) == 0 {
 			return c.clk - start
 		}
 	}
@@ -220,18 +235,37 @@ func (c *Controller) issueQueue(i int) {
 	}
 }
 
-// remove drops queue entry i. If it was the oldest of its kind of work,
-// the next one of that kind (if any) takes its place.
+// remove drops queue entry i; its oldest twin, if any, takes its place in
+// the queue, by age, with its next command to be worked out afresh.
 func (c *Controller) remove(i int) {
-	if o := &c.queue[i]; !o.twin && o.work != 0 {
-		for j := i + 1; j < len(c.queue); j++ {
-			if e := &c.queue[j]; e.twin && e.work == o.work {
-				e.twin = false
-				break
-			}
-		}
-	}
+	work := c.queue[i].work
 	c.queue = append(c.queue[:i], c.queue[i+1:]...)
+	if work == 0 {
+		return
+	}
+	for j := range c.twins {
+		if c.twins[j].work != work {
+			continue
+		}
+		t := c.twins[j]
+		c.twins = append(c.twins[:j], c.twins[j+1:]...)
+		t.rowVer = 0
+		at := len(c.queue)
+		for at > 0 && c.queue[at-1].seq > t.seq {
+			at--
+		}
+		c.queue = append(c.queue, entry{})
+		copy(c.queue[at+1:], c.queue[at:])
+		c.queue[at] = t
+		return
+	}
+}
+
+// fresh reports whether e's cur, earliest and hit are still what the
+// device would say: neither the row state nor the readiness of cur has
+// changed since they were worked out.
+func (c *Controller) fresh(e *entry) bool {
+	return e.rowVer == c.dev.rowVer && e.rowVer != 0 && e.cmdVer == c.dev.cmdVer[e.cur]
 }
 
 // best is the PIM scheduler: it refreshes every entry's next command and
@@ -245,16 +279,13 @@ func (c *Controller) best() (idx int, removedBarrier bool) {
 	c.gen++
 	for i := range c.queue {
 		e := &c.queue[i]
-		if e.twin {
-			continue // its older twin stands for it
-		}
-		if e.ver != d.version {
-			e.ver = d.version
+		if !c.fresh(e) {
 			if e.req.Cmd == CmdBarrier {
-				e.cur, e.earliest, e.hit = CmdBarrier, -1, false
+				e.cur, e.earliest, e.hit, e.rowVer, e.cmdVer = CmdBarrier, -1, false, d.rowVer, d.cmdVer[CmdBarrier]
 				continue
 			}
 			e.cur = d.Prerequisite(e.req.Cmd, e.req.Addr)
+			e.rowVer, e.cmdVer = d.rowVer, d.cmdVer[e.cur]
 			e.earliest = d.earliest(e.cur, e.p)
 			e.hit = false
 			if e.cur == CmdMACAB || e.cur == CmdRD || e.cur == CmdWR {
@@ -278,9 +309,6 @@ func (c *Controller) best() (idx int, removedBarrier bool) {
 	behindBarrier := false
 	for i := 1; i < len(c.queue); i++ {
 		e := &c.queue[i]
-		if e.twin {
-			continue // its older twin, compared earlier, wins against whatever it would
-		}
 		if e.req.Cmd == CmdBarrier {
 			behindBarrier = true
 		}
@@ -316,11 +344,11 @@ func (c *Controller) skip() {
 	d := c.dev
 	for i := range c.queue {
 		e := &c.queue[i]
-		if e.req.Cmd == CmdBarrier || e.twin {
+		if e.req.Cmd == CmdBarrier {
 			continue
 		}
 		t := e.earliest
-		if e.ver != d.version {
+		if !c.fresh(e) {
 			t = d.earliest(d.Prerequisite(e.req.Cmd, e.req.Addr), e.p)
 		}
 		if t > c.clk && t < next {

@@ -114,6 +114,12 @@ type Device struct {
 	rowOpen int32   // the row every open bank holds, −1 if open banks disagree
 	obs     []Observer
 	version uint64 // bumped by every Issue and Reset (lets callers cache Prerequisite and Earliest)
+	// Finer: rowVer is bumped when the row state changes (Prerequisite and
+	// row hits may change) and cmdVer[c] when some node's earliest cycle for
+	// c moves; Reset bumps them all. A cached Prerequisite p and Earliest of
+	// p stay right while rowVer and cmdVer[p] stay the same.
+	rowVer uint64
+	cmdVer [numCommands]uint64
 }
 
 // NewDevice returns a device channel of part s with every bank closed. It
@@ -154,6 +160,10 @@ func (d *Device) Reset() {
 	}
 	d.nOpen, d.rowOpen = 0, -1
 	d.version++
+	d.rowVer = d.version
+	for c := range d.cmdVer {
+		d.cmdVer[c] = d.version
+	}
 }
 
 // Spec returns the part.
@@ -238,8 +248,13 @@ func (d *Device) issue(cmd Command, a Addr, p path, clk int64) {
 		for _, c := range d.cons[l][cmd] {
 			if v := clk + c.lat; v > r[base+int(c.next)] {
 				r[base+int(c.next)] = v
+				d.cmdVer[c.next] = d.version
 			}
 		}
+	}
+	switch cmd {
+	case CmdACTAB, CmdPREA, CmdACT, CmdPRE:
+		d.rowVer = d.version
 	}
 	switch cmd {
 	case CmdACTAB:

@@ -130,6 +130,7 @@ type KVStore struct {
 	touched []int   // groups of the current read
 	key     []byte
 	cache   map[string]patternCost
+	sim     *simulator // reused by every pattern the cache misses
 	tmp     []uint16
 
 	step      int
@@ -378,7 +379,10 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 	if c, ok := s.cache[string(s.key)]; ok {
 		return c
 	}
-	c := s.pl.simulate(s.spec, groups, s.queries)
+	if s.sim == nil {
+		s.sim = newSimulator(s.spec)
+	}
+	c := s.pl.simulateOn(s.sim, groups, s.queries)
 	for cmd := Command(0); cmd < numCommands; cmd++ {
 		c.energyPJ += float64(c.n[cmd]) * CommandEnergyPJ(s.spec, cmd, s.queries)
 	}

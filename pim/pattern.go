@@ -91,17 +91,20 @@ func (p placement) vAddr(base, group, n int) Addr {
 // requests builds the channel's request stream for reading the sorted,
 // distinct groups with q query heads, in AttAcc's schedule (see
 // AttAccRequests) with the store's fixed layout.
-func (p placement) requests(groups []int, q int) []Request {
+func (p placement) requests(groups []int, q int) []Request { return p.appendRequests(nil, groups, q) }
+
+// appendRequests is requests appending to out.
+func (p placement) appendRequests(out []Request, groups []int, q int) []Request {
 	g := p.g
 	k := g.colsPerToken
 	n := len(groups)
 	if n == 0 {
-		return nil
+		return out
 	}
 	C := ceilDiv(n, g.groupTokens)
 	ranks := g.rankBG / g.bankGroupsN
 	barrier := Request{CmdBarrier, Addr{}}
-	out := make([]Request, 0, 2*k*n+q*(g.rankBG*(C+2+k)+4*k)+2*C+8)
+	out = slices.Grow(out, 2*k*n+q*(g.rankBG*(C+2+k)+4*k)+2*C+8)
 	for qi := 0; qi < q; qi++ {
 		for ba := 0; ba < g.banksPerBG; ba++ {
 			for col := 0; col < k; col++ {
@@ -184,12 +187,37 @@ func (c patternCost) attention() AttentionCommands {
 }
 
 func (p placement) simulate(s Spec, groups []int, q int) patternCost {
+	return p.simulateOn(newSimulator(s), groups, q)
+}
+
+// simulator is a device channel, its controller and a request buffer,
+// reused from one simulated read to the next (a KV store meets a new
+// access pattern at almost every sparse read).
+type simulator struct {
+	dev  *Device
+	ctl  *Controller
+	cnt  CommandCounter
+	reqs []Request
+}
+
+func newSimulator(s Spec) *simulator {
+	m := &simulator{dev: NewDevice(s)}
+	m.dev.AddObserver(&m.cnt)
+	m.ctl = NewController(m.dev)
+	return m
+}
+
+// simulateOn runs the engine on m, from a device with every bank closed
+// and a controller at cycle 0, as a fresh NewDevice and NewController
+// would.
+func (p placement) simulateOn(m *simulator, groups []int, q int) patternCost {
 	if len(groups) == 0 {
 		return patternCost{}
 	}
-	d := NewDevice(s)
-	var cnt CommandCounter
-	d.AddObserver(&cnt)
-	cycles := NewController(d).Run(p.requests(groups, q))
-	return patternCost{cycles: cycles, n: cnt.N}
+	m.dev.Reset()
+	m.ctl.reset()
+	m.cnt = CommandCounter{}
+	m.reqs = p.appendRequests(m.reqs[:0], groups, q)
+	cycles := m.ctl.Run(m.reqs)
+	return patternCost{cycles: cycles, n: m.cnt.N}
 }
