@@ -68,12 +68,12 @@ type Controller struct {
 	// equally ready requests, never picks it while the older one is queued.
 	// So twins wait aside, oldest first, and the oldest twin of a request
 	// takes its place in queue (by age) when it issues.
-	twins   []entry
-	prio    []entry
-	hitGen  []uint64 // hitGen[bank] == gen: a queued request hits the open row of bank
-	gen     uint64
-	cap     int
-	ticks   int64
+	twins  []entry
+	prio   []entry
+	hitGen []uint64 // hitGen[bank] == gen: a queued request hits the open row of bank
+	gen    uint64
+	cap    int
+	ticks  int64
 }
 
 // NewController returns a controller at cycle 0 with refresh on.
