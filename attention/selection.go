@@ -1,9 +1,6 @@
 package attention
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // Selection primitives shared by the sparse methods. None of them sorts
 // all candidates: a step picks a few hundred of several thousand tokens
@@ -132,70 +129,4 @@ func (h rankHeap) down(i int) {
 		i = c
 	}
 	h[i] = x
-}
-
-// appendBestWeighted appends to dst, in rank order (keys[i] descending, then
-// i ascending), the shortest run of best-ranked indices i with weights[i] >
-// 0 whose weights reach need; all of them when their total falls short.
-// cand is scratch of len(keys); ranks is scratch for the sort of the few
-// taken above the boundary key, returned for reuse.
-//
-// Hot path: STARC's cluster ranking. A radix selection weighted by the
-// cluster sizes finds the boundary key (the key of the cluster where the
-// running size first reaches need) in a pass over the clusters and passes
-// over the few sharing its leading bytes; only the clusters ranked above it
-// are sorted, and those sharing it are taken in index order.
-func appendBestWeighted(dst []int, keys []uint32, weights []int32, need int, cand []int32, ranks []uint64) ([]int, []uint64) {
-	if need <= 0 {
-		return dst, ranks
-	}
-	c := cand[:0]
-	for i, w := range weights {
-		if w > 0 {
-			c = append(c, int32(i))
-		}
-	}
-	above := ranks[:0] // rank keys of the indices taken whole, above the boundary
-	short := false     // the total weight is below need: everything is taken
-	left := int64(need)
-	for shift := 24; shift >= 0 && !short; shift -= 8 {
-		var hist [256]int64
-		for _, i := range c {
-			hist[keys[i]>>shift&0xff] += int64(weights[i])
-		}
-		bin, sum := 255, int64(0)
-		for ; bin >= 0 && sum+hist[bin] < left; bin-- {
-			sum += hist[bin]
-		}
-		if bin < 0 {
-			short = true
-			bin = -1 // every candidate is above
-		}
-		kept := 0
-		for _, i := range c {
-			switch b := int(keys[i] >> shift & 0xff); {
-			case b > bin:
-				above = append(above, uint64(^keys[i])<<32|uint64(uint32(i)))
-			case b == bin:
-				c[kept] = i
-				kept++
-			}
-		}
-		c = c[:kept]
-		left -= sum
-	}
-	slices.Sort(above)
-	for _, r := range above {
-		dst = append(dst, int(uint32(r)))
-	}
-	// c holds the indices with the boundary key, ascending: take them in
-	// order until their weights reach what is left.
-	for _, i := range c {
-		if left <= 0 {
-			break
-		}
-		dst = append(dst, int(i))
-		left -= int64(weights[i])
-	}
-	return dst, above
 }

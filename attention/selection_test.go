@@ -275,37 +275,3 @@ func TestScoreRowsAtScaleOneIsMatVec(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendBestWeightedMatchesStableSort(t *testing.T) {
-	rng := rand.New(rand.NewPCG(24, 0))
-	for _, n := range []int{1, 2, 5, 40, 300, 1000} {
-		for _, spread := range []int{1, 3, 1 << 20} { // keys drawn from few values (ties) or many
-			keys := make([]uint32, n)
-			weights := make([]int32, n)
-			total := 0
-			for i := range keys {
-				keys[i] = uint32(rng.IntN(spread)) * 0x01010101 // ties share every byte
-				if spread > 3 {
-					keys[i] = rng.Uint32()
-				}
-				weights[i] = int32(rng.IntN(20)) // zero weights are never taken
-				total += int(weights[i])
-			}
-			for _, need := range []int{-1, 0, 1, 7, 16, total / 3, total - 1, total, total + 1} {
-				got, _ := appendBestWeighted([]int{-1}, keys, weights, need, make([]int32, n), nil)
-				var want []int
-				sum := 0
-				for _, i := range stableBest(n, func(i int) float64 { return float64(keys[i]) }, func(i int) bool { return weights[i] > 0 }) {
-					if sum >= need {
-						break
-					}
-					want = append(want, i)
-					sum += int(weights[i])
-				}
-				if got[0] != -1 || !slices.Equal(got[1:], want) {
-					t.Fatalf("n %d spread %d need %d:\ngot  %v\nwant %v", n, spread, need, got[1:], want)
-				}
-			}
-		}
-	}
-}

@@ -79,11 +79,7 @@ type starcGroup struct {
 
 type starcScratch struct {
 	scores []float32 // [clusters] q·μ
-	keys   []uint32  // [clusters] orderKey of the scores
-	cand   []int32   // [clusters] selection scratch
-	order  []int     // clusters taken, best first
-	sorted []uint64  // rank keys of the clusters taken above the boundary
-	ranks  rankHeap  // [non-empty clusters] rankKey (windowed selection)
+	ranks  rankHeap  // [non-empty clusters] rankKey
 }
 
 func newSTARC(c Config) (Method, error) {
@@ -216,8 +212,8 @@ func windowSeed(seed uint64, layer, kvHead, window int) uint64 {
 
 // Select ranks the clusters for q and fills the budget (see starc).
 //
-// Hot path: one dot product per cluster, then a selection of the best
-// clusters weighted by their sizes (no sort of all clusters).
+// Hot path: one dot product per cluster, then a heap of the clusters
+// popped only as far as the budget reaches (no sort of all clusters).
 func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	s := &m.heads[m.shape.head(layer, head)]
 	if all, ok := m.shape.all(n); ok {
@@ -240,13 +236,17 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	clusters := len(g.size)
 	s.scores = growTo(s.scores, clusters)
 	kernels.ScoreRows(s.scores, g.centroids, q[:hd], hd, 1) // = MatVec, bit for bit
-	s.keys, s.cand = growTo(s.keys, clusters), growTo(s.cand, clusters)
-	for id, v := range s.scores {
-		s.keys[id] = orderKey(v)
+	ranks := s.ranks[:0]
+	for id, members := range g.size {
+		if members > 0 {
+			ranks = append(ranks, rankKey(s.scores[id], id))
+		}
 	}
-	// The clusters taken, best first: a selection weighted by their sizes.
-	s.order, s.sorted = appendBestWeighted(s.order[:0], s.keys, g.size, left, s.cand, s.sorted)
-	for _, id := range s.order {
+	s.ranks = ranks
+	// Best first, popped one at a time: only the clusters taken are ranked.
+	ranks.init()
+	for left > 0 && len(ranks) > 0 {
+		id := uint32(ranks.pop())
 		first, members := int(g.start[id]), int(g.size[id])
 		take := min(members, left)
 		for _, p := range g.posAt[first : first+take] {
