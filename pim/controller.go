@@ -67,13 +67,15 @@ type Controller struct {
 	// the older one, and the scheduler, which prefers the older of two
 	// equally ready requests, never picks it while the older one is queued.
 	// So twins wait aside, oldest first, and the oldest twin of a request
-	// takes its place in queue (by age) when it issues.
-	twins  []entry
-	prio   []entry
-	hitGen []uint64 // hitGen[bank] == gen: a queued request hits the open row of bank
-	gen    uint64
-	cap    int
-	ticks  int64
+	// takes its place in queue (by age) when it issues. twins[:twinHead]
+	// are gone (promoted from the front without moving the rest).
+	twins    []entry
+	twinHead int
+	prio     []entry
+	hitGen   []uint64 // hitGen[bank] == gen: a queued request hits the open row of bank
+	gen      uint64
+	cap      int
+	ticks    int64
 }
 
 // NewController returns a controller at cycle 0 with refresh on.
@@ -91,7 +93,7 @@ func NewController(d *Device) *Controller {
 // NewController leaves it (for a device that has been Reset).
 func (c *Controller) reset() {
 	c.clk, c.refresh, c.nextRef, c.ticks = 0, true, int64(c.dev.spec.Timing.REFI), 0
-	c.queue, c.twins, c.prio = c.queue[:0], c.twins[:0], nil
+	c.queue, c.twins, c.twinHead, c.prio = c.queue[:0], c.twins[:0], 0, nil
 }
 
 // Clock is the current cycle (the last cycle ticked).
@@ -114,7 +116,7 @@ func (c *Controller) Run(reqs []Request) int64 {
 	}
 	pos := 0
 	for {
-		for len(c.queue)+len(c.twins) < c.cap && pos < len(reqs) {
+		for len(c.queue)+len(c.twins)-c.twinHead < c.cap && pos < len(reqs) {
 			r := reqs[pos]
 			e := entry{req: r, p: c.dev.pathOf(r.Addr), seq: pos}
 			e.work = workKey(r, e.p)
@@ -128,6 +130,10 @@ func (c *Controller) Run(reqs []Request) int64 {
 				}
 			}
 			if twin {
+				if c.twinHead > 0 && len(c.twins) == cap(c.twins) {
+					n := copy(c.twins, c.twins[c.twinHead:])
+					c.twins, c.twinHead = c.twins[:n], 0
+				}
 				c.twins = append(c.twins, e)
 			} else {
 				c.queue = append(c.queue, e)
@@ -137,7 +143,7 @@ func (c *Controller) Run(reqs []Request) int64 {
 		if !c.tick() {
 			c.skip()
 		}
-		if pos == len(reqs) && len(c.queue) == 0 && len(c.twins) == 0 && len(c.prio) == 0 {
+		if pos == len(reqs) && len(c.queue) == 0 && len(c.twins) == c.twinHead && len(c.prio) == 0 {
 			return c.clk - start
 		}
 	}
@@ -243,12 +249,19 @@ func (c *Controller) remove(i int) {
 	if work == 0 {
 		return
 	}
-	for j := range c.twins {
+	for j := c.twinHead; j < len(c.twins); j++ {
 		if c.twins[j].work != work {
 			continue
 		}
 		t := c.twins[j]
-		c.twins = append(c.twins[:j], c.twins[j+1:]...)
+		if j == c.twinHead {
+			c.twinHead++
+		} else {
+			c.twins = append(c.twins[:j], c.twins[j+1:]...)
+		}
+		if c.twinHead == len(c.twins) {
+			c.twins, c.twinHead = c.twins[:0], 0
+		}
 		t.rowVer = 0
 		at := len(c.queue)
 		for at > 0 && c.queue[at-1].seq > t.seq {
