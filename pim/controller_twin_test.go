@@ -81,3 +81,64 @@ func TestControllerMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// What a KV store charges for a sparse read (its memo, the reused device
+// and the optimised scheduler) is what the reference scheduler on a fresh
+// device says for that read: cycles, every command count, rows activated,
+// bytes and energy, for randomised sparse selections in both layouts.
+func TestKVStoreChargeMatchesReferenceEngine(t *testing.T) {
+	for _, layout := range []Layout{LayoutGQA, LayoutAttAcc} {
+		t.Run(layout.String(), func(t *testing.T) {
+			const ctx = 2000
+			shape := KVShape{Layers: 1, KVHeads: 3, QueryHeads: 9, HeadDim: 64, MaxTokens: 2100}
+			st := newStore(t, shape, layout)
+			rng := rand.New(rand.NewPCG(21, uint64(layout)))
+			vec := randVec(rng, shape.HeadDim)
+			for g := range shape.KVHeads {
+				for slot := range ctx {
+					st.Write(0, g, slot, vec, vec)
+				}
+			}
+			st.EndStep()
+			spec, tpg := st.Spec(), st.pl.g.partitions
+			for i := range 120 {
+				h := rng.IntN(shape.KVHeads)
+				groups := randomGroups(rng, ctx/tpg)
+				var slots []int
+				for _, g := range groups {
+					for s := g * tpg; s < (g+1)*tpg; s++ {
+						if rng.IntN(3) > 0 || s == g*tpg {
+							slots = append(slots, s)
+						}
+					}
+				}
+				st.Charge(0, h, slots)
+				got := st.EndStep()
+
+				var cnt CommandCounter
+				d := NewDevice(spec)
+				d.AddObserver(&cnt)
+				cycles := newRefController(d).Run(st.pl.requests(groups, st.queries))
+				reps := int64(st.replicas)
+				var energy float64
+				for cmd := Command(0); cmd < numCommands; cmd++ {
+					energy += float64(cnt.N[cmd]) * CommandEnergyPJ(spec, cmd, st.queries)
+				}
+				var want CommandCounts
+				want.add(&cnt.N, reps)
+				switch {
+				case got.LatencyCycles != cycles:
+					t.Fatalf("read %d (groups %v): %d cycles, reference engine %d", i, groups, got.LatencyCycles, cycles)
+				case got.Commands != want:
+					t.Fatalf("read %d (groups %v): commands %+v, reference engine %+v", i, groups, got.Commands, want)
+				case got.RowActivations != cnt.N[CmdACTAB]*reps:
+					t.Fatalf("read %d: %d rows activated, reference engine %d", i, got.RowActivations, cnt.N[CmdACTAB]*reps)
+				case got.BytesFetched != cnt.N[CmdMACAB]*int64(spec.Org.BanksPerChannel()*spec.Org.ColumnBytes)*reps:
+					t.Fatalf("read %d: %d bytes fetched for %d MACs", i, got.BytesFetched, cnt.N[CmdMACAB])
+				case got.EnergyPJ != energy*float64(reps):
+					t.Fatalf("read %d: %v pJ, reference engine %v pJ", i, got.EnergyPJ, energy*float64(reps))
+				}
+			}
+		})
+	}
+}
