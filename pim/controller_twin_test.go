@@ -3,7 +3,9 @@ package pim
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // The Controller skips twin queue entries (same command, node and row as an
@@ -141,4 +143,55 @@ func TestKVStoreChargeMatchesReferenceEngine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkSparseReadEngine times the command-level engine on STARC-like
+// reads of a SmolLM2-shaped store at a 2048-token context (about 38 of 132
+// groups: scattered clusters and the recent tokens, GQA layout, 3 query
+// heads per read), the KV store's way (reused device, twin-skipping
+// scheduler) against the reference scheduler on a fresh device, in
+// alternation, and reports each one's CPU time per read and their ratio.
+func BenchmarkSparseReadEngine(b *testing.B) {
+	s := HBM3PIM(true)
+	pl := newPlacement(s, 64, 2112)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var patterns [][]int
+	for range 200 {
+		var g []int
+		recent := 8 + rng.IntN(20)
+		for x := 0; x < 128-recent; x += 1 + rng.IntN(6) {
+			for run := 1 + rng.IntN(2); run > 0 && x < 128-recent; run-- {
+				g = append(g, x)
+				x++
+			}
+		}
+		for x := 128 - recent; x < 128; x++ {
+			g = append(g, x)
+		}
+		patterns = append(patterns, g)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sim := newSimulator(s)
+	var ref, fast time.Duration
+	for b.Loop() {
+		for _, g := range patterns {
+			t0 := threadCPUTime()
+			d := NewDevice(s)
+			var cnt CommandCounter
+			d.AddObserver(&cnt)
+			want := newRefController(d).Run(pl.requests(g, 3))
+			t1 := threadCPUTime()
+			got := pl.simulateOn(sim, g, 3)
+			t2 := threadCPUTime()
+			if got.cycles != want || got.n != cnt.N {
+				b.Fatalf("groups %v: %d cycles %v, reference %d cycles %v", g, got.cycles, got.n, want, cnt.N)
+			}
+			ref, fast = ref+t1-t0, fast+t2-t1
+		}
+	}
+	n := float64(b.N * len(patterns))
+	b.ReportMetric(float64(ref.Microseconds())/n, "ref-cpu-µs/read")
+	b.ReportMetric(float64(fast.Microseconds())/n, "cpu-µs/read")
+	b.ReportMetric(float64(ref)/float64(fast), "speedup")
 }
