@@ -202,8 +202,18 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 			continue
 		}
 		e.method.Prepare(layer, g, n, e)
+		group, grouped := e.method.(groupSelector)
+		if grouped = grouped && e.windowStart(n) == 0; grouped { // the group's keys read once for its heads
+			sel := e.sel[g*gs : (g+1)*gs]
+			for i := range sel {
+				sel[i] = sel[i][:0]
+			}
+			group.selectGroup(layer, g, q[g*gs*hd:(g+1)*gs*hd], n, sel)
+		}
 		for h := g * gs; h < (g+1)*gs; h++ {
-			e.sel[h] = e.selectWindow(layer, h, q[h*hd:(h+1)*hd], n, e.sel[h][:0])
+			if !grouped {
+				e.sel[h] = e.selectWindow(layer, h, q[h*hd:(h+1)*hd], n, e.sel[h][:0])
+			}
 			if e.onSelect != nil {
 				e.reportSelection(layer, h, n)
 			}

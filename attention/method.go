@@ -45,6 +45,16 @@ type Method interface {
 	Reset()
 }
 
+// groupSelector is implemented by a method that can select for all the
+// query heads of one KV group in one call, reading the group's keys once
+// for all of them. q holds the group's GroupSize queries ([GroupSize*
+// HeadDim]); dst[i] receives (appended) the selection of query head
+// kvHead*GroupSize+i, exactly what Select would return for it. The Engine
+// calls it in place of the Select loop when there is no sliding window.
+type groupSelector interface {
+	selectGroup(layer, kvHead int, q []float32, n int, dst [][]int)
+}
+
 // Mover is how a method relocates tokens in the physical store.
 type Mover interface {
 	// Move places token positions pos[i] at physical slots slot[i] of

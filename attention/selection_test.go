@@ -275,3 +275,39 @@ func TestScoreRowsAtScaleOneIsMatVec(t *testing.T) {
 		}
 	}
 }
+
+// A method that selects a whole KV group at once (groupSelector) returns
+// for each query head exactly what Select returns for it.
+func TestGroupSelectionEqualsSelect(t *testing.T) {
+	const prefill, n = 300, 340
+	for _, name := range Names() {
+		for _, budget := range []int{0, 17, 100, n} {
+			c := Config{Layers: 2, QueryHeads: 6, KVHeads: 2, HeadDim: 16, MaxTokens: n, Budget: budget, DenseLayers: 1}
+			m := mustNewMethod(t, name, c)
+			group, ok := m.(groupSelector)
+			if !ok {
+				continue
+			}
+			s := tiedSynth(c, n, 1, uint64(budget)+5)
+			gs := c.GroupSize()
+			driveMethod(t, m, c, s, prefill, n, nil, func(_, layer, h, n int, sel []int) {
+				if h%gs != gs-1 {
+					return // once per group, after its last head
+				}
+				g := h / gs
+				q := make([]float32, 0, gs*c.HeadDim)
+				for i := range gs {
+					q = append(q, s.queries[layer*c.QueryHeads+g*gs+i]...)
+				}
+				got := make([][]int, gs)
+				group.selectGroup(layer, g, q, n, got)
+				for i := range gs {
+					want := m.Select(layer, g*gs+i, s.queries[layer*c.QueryHeads+g*gs+i], n, nil)
+					if !slices.Equal(got[i], want) {
+						t.Fatalf("%s budget %d layer %d head %d n %d:\ngroup %v\nhead  %v", name, budget, layer, g*gs+i, n, got[i], want)
+					}
+				}
+			})
+		}
+	}
+}

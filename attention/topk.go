@@ -21,6 +21,7 @@ type topK struct {
 	src    KeySource    // the store's keys once bound; nil: keys holds copies
 	keys   []keyLog     // [Layers*KVHeads]
 	scores []headBuffer // [Layers*QueryHeads]
+	group  [][]float32  // [Layers*KVHeads][GroupSize*n] scores of a group's heads (selectGroup)
 }
 
 func newTopK(c Config) (Method, error) {
@@ -29,6 +30,7 @@ func newTopK(c Config) (Method, error) {
 		shape:  s,
 		keys:   make([]keyLog, c.Layers*c.KVHeads),
 		scores: make([]headBuffer, c.Layers*c.QueryHeads),
+		group:  make([][]float32, c.Layers*c.KVHeads),
 	}, nil
 }
 
@@ -68,6 +70,35 @@ func (m *topK) Select(layer, head int, q []float32, n int, dst []int) []int {
 	}
 	kernels.ScoreRows(scores, keys[:n*hd], q[:hd], hd, 1) // = MatVec, bit for bit
 	return appendTopK(dst, scores, m.shape.cfg.Budget, buf.work(n))
+}
+
+// selectGroup is Select for every query head of group g: one pass over the
+// float32 keys scores all the group's queries (ScoreRows gives each the
+// scores MatVec gives it, bit for bit), so the keys are read once per group
+// instead of once per head. FP16 keys go head by head.
+func (m *topK) selectGroup(layer, g int, q []float32, n int, dst [][]int) {
+	gs, hd := m.shape.cfg.GroupSize(), m.shape.cfg.HeadDim
+	kl := &m.keys[m.shape.group(layer, g)]
+	_, all := m.shape.all(n)
+	var f16 []uint16
+	keys := kl.keys
+	if !all && m.src != nil {
+		keys, f16 = m.src.Keys(layer, g, 0, n)
+	}
+	if all || f16 != nil {
+		for i := range gs {
+			dst[i] = m.Select(layer, g*gs+i, q[i*hd:(i+1)*hd], n, dst[i])
+		}
+		return
+	}
+	kl.check(n)
+	scores := growTo(m.group[m.shape.group(layer, g)], gs*n)
+	m.group[m.shape.group(layer, g)] = scores
+	kernels.ScoreRows(scores, keys[:n*hd], q[:gs*hd], hd, 1)
+	for i := range gs {
+		buf := &m.scores[m.shape.head(layer, g*gs+i)]
+		dst[i] = appendTopK(dst[i], scores[i*n:(i+1)*n], m.shape.cfg.Budget, buf.work(n))
+	}
 }
 
 func (m *topK) Reset() {
