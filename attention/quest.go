@@ -39,6 +39,10 @@ type questScratch struct {
 	headBuffer           // page scores and selection scratch
 	qPos, qNeg []float32 // [HeadDim] max(q, 0), min(q, 0)
 	qNegDot    []float32 // [pages] q⁻·m
+
+	// selectGroup, first head of each group only.
+	gPos, gNeg     []float32 // [GroupSize*HeadDim] the group's q⁺, q⁻
+	gUpper, gLower []float32 // [GroupSize*pages] q⁺·M, q⁻·m
 }
 
 func (s *questScratch) lower(n int) []float32 { s.qNegDot = growTo(s.qNegDot, n); return s.qNegDot }
@@ -119,24 +123,72 @@ func (m *quest) Select(layer, head int, q []float32, n int, dst []int) []int {
 	if all, ok := m.shape.all(n); ok {
 		return appendRange(dst, 0, all)
 	}
-	c := m.shape.cfg
 	g := &m.groups[m.shape.group(layer, m.shape.kvHead(head))]
 	g.check(m.shape.name, n)
-	ps, hd := c.PageSize, c.HeadDim
-	pages := (n + ps - 1) / ps
-	k := m.pagesFor(pages)
-	if k >= pages {
+	k, candidates, some := m.plan(n)
+	if !some {
 		return appendRange(dst, 0, n)
 	}
-	candidates := pages
-	if m.kernel { // the last page is always kept and counts against k
-		candidates, k = pages-1, k-1
+	scores := m.pageScores(buf, q[:m.shape.cfg.HeadDim], g, candidates)
+	return m.pick(buf, scores, k, n, dst)
+}
+
+// selectGroup is Select for every query head of KV group kvHead, with the
+// page bounds read once for all of them: two ScoreRows passes give each
+// head the q⁺·M and q⁻·m that Select computes for it, bit for bit.
+func (m *quest) selectGroup(layer, kvHead int, q []float32, n int, dst [][]int) {
+	gs, hd := m.shape.cfg.GroupSize(), m.shape.cfg.HeadDim
+	h0 := kvHead * gs
+	g := &m.groups[m.shape.group(layer, kvHead)]
+	_, all := m.shape.all(n)
+	k, candidates, some := m.plan(n)
+	if all || !some {
+		for i := range gs {
+			dst[i] = m.Select(layer, h0+i, q[i*hd:(i+1)*hd], n, dst[i])
+		}
+		return
 	}
-	scores := m.pageScores(buf, q[:hd], g, candidates)
+	g.check(m.shape.name, n)
+	lead := &m.heads[m.shape.head(layer, h0)]
+	lead.gPos, lead.gNeg = growTo(lead.gPos, gs*hd), growTo(lead.gNeg, gs*hd)
+	for i, v := range q[:gs*hd] {
+		lead.gPos[i], lead.gNeg[i] = max(v, 0), min(v, 0)
+	}
+	upper, lower := growTo(lead.gUpper, gs*candidates), growTo(lead.gLower, gs*candidates)
+	lead.gUpper, lead.gLower = upper, lower
+	kernels.ScoreRows(upper, g.maxK[:candidates*hd], lead.gPos, hd, 1)
+	kernels.ScoreRows(lower, g.minK[:candidates*hd], lead.gNeg, hd, 1)
+	for i := range gs {
+		scores := upper[i*candidates : (i+1)*candidates]
+		for p, v := range lower[i*candidates : (i+1)*candidates] {
+			scores[p] += v
+		}
+		dst[i] = m.pick(&m.heads[m.shape.head(layer, h0+i)], scores, k, n, dst[i])
+	}
+}
+
+// plan returns how many pages are chosen among how many candidates at n
+// tokens, and false when every token is attended.
+func (m *quest) plan(n int) (k, candidates int, some bool) {
+	pages := (n + m.shape.cfg.PageSize - 1) / m.shape.cfg.PageSize
+	k = m.pagesFor(pages)
+	if k >= pages {
+		return 0, 0, false
+	}
+	if m.kernel { // the last page is always kept and counts against k
+		return k - 1, pages - 1, true
+	}
+	return k, pages, true
+}
+
+// pick appends the tokens of the k best pages by scores (plus the last
+// page for quest-kernel), ascending.
+func (m *quest) pick(buf *questScratch, scores []float32, k, n int, dst []int) []int {
+	ps := m.shape.cfg.PageSize
 	first := len(dst)
-	dst = appendTopK(dst, scores, k, buf.work(candidates))
+	dst = appendTopK(dst, scores, k, buf.work(len(scores)))
 	if m.kernel {
-		dst = append(dst, pages-1)
+		dst = append(dst, (n-1)/ps)
 	}
 	// Expand the chosen pages (held in dst[first:]) into their tokens, in
 	// place from the back so no page index is overwritten before it is read.

@@ -200,8 +200,12 @@ func TestSparQSelectionMatchesStableSort(t *testing.T) {
 }
 
 func TestQuestSelectionMatchesStableSort(t *testing.T) {
-	const n, ps = 600, 16
-	for _, kernel := range []bool{false, true} {
+	const n = 600
+	for _, tc := range []struct {
+		kernel bool
+		ps     int
+	}{{false, 16}, {true, 16}, {false, 3}, {true, 3}} { // small pages: bounds that differ
+		kernel, ps := tc.kernel, tc.ps
 		name := map[bool]string{false: "quest", true: "quest-kernel"}[kernel]
 		c := Config{Layers: 1, QueryHeads: 2, KVHeads: 1, HeadDim: 8, MaxTokens: n, PageSize: ps}
 		for _, budget := range tieBudgets {
@@ -282,7 +286,8 @@ func TestGroupSelectionEqualsSelect(t *testing.T) {
 	const prefill, n = 300, 340
 	for _, name := range Names() {
 		for _, budget := range []int{0, 17, 100, n} {
-			c := Config{Layers: 2, QueryHeads: 6, KVHeads: 2, HeadDim: 16, MaxTokens: n, Budget: budget, DenseLayers: 1}
+			c := Config{Layers: 2, QueryHeads: 6, KVHeads: 2, HeadDim: 16, MaxTokens: n, Budget: budget, DenseLayers: 1,
+				PageSize: 2} // Quest's bounds over 16 tied keys would tie every page
 			m := mustNewMethod(t, name, c)
 			group, ok := m.(groupSelector)
 			if !ok {

@@ -80,6 +80,7 @@ type starcGroup struct {
 type starcScratch struct {
 	scores []float32 // [clusters] q·μ
 	ranks  rankHeap  // [non-empty clusters] rankKey
+	group  []float32 // [GroupSize*clusters] the group's scores (selectGroup; first head of the group only)
 }
 
 func newSTARC(c Config) (Method, error) {
@@ -219,7 +220,48 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	if all, ok := m.shape.all(n); ok {
 		return appendRange(dst, 0, all)
 	}
-	g := &m.groups[m.shape.group(layer, m.shape.kvHead(head))]
+	g := m.selecting(layer, m.shape.kvHead(head), n)
+	if m.shape.cfg.Budget > n-g.clustered {
+		hd := m.shape.cfg.HeadDim
+		s.scores = growTo(s.scores, len(g.size))
+		kernels.ScoreRows(s.scores, g.centroids, q[:hd], hd, 1) // = MatVec, bit for bit
+	}
+	return m.fill(g, s, s.scores, n, dst)
+}
+
+// selectGroup is Select for every query head of KV group kvHead, with the
+// centroids scored in one pass for all of them (ScoreRows: each head's
+// scores as Select computes them, bit for bit).
+func (m *starc) selectGroup(layer, kvHead int, q []float32, n int, dst [][]int) {
+	gs, hd := m.shape.cfg.GroupSize(), m.shape.cfg.HeadDim
+	h0 := kvHead * gs
+	if _, all := m.shape.all(n); all {
+		for i := range gs {
+			dst[i] = m.Select(layer, h0+i, q[i*hd:(i+1)*hd], n, dst[i])
+		}
+		return
+	}
+	g := m.selecting(layer, kvHead, n)
+	clusters := len(g.size)
+	scores := m.heads[m.shape.head(layer, h0)].group
+	if m.shape.cfg.Budget > n-g.clustered {
+		scores = growTo(scores, gs*clusters)
+		m.heads[m.shape.head(layer, h0)].group = scores
+		kernels.ScoreRows(scores, g.centroids, q[:gs*hd], hd, 1)
+	}
+	for i := range gs {
+		var si []float32
+		if len(scores) >= (i+1)*clusters {
+			si = scores[i*clusters : (i+1)*clusters]
+		}
+		dst[i] = m.fill(g, &m.heads[m.shape.head(layer, h0+i)], si, n, dst[i])
+	}
+}
+
+// selecting returns the state of (layer, kvHead) for a Select over n
+// tokens, checking the call.
+func (m *starc) selecting(layer, kvHead, n int) *starcGroup {
+	g := &m.groups[m.shape.group(layer, kvHead)]
 	if !g.started {
 		panic("attention: starc: Select before the first Prepare")
 	}
@@ -227,19 +269,21 @@ func (m *starc) Select(layer, head int, q []float32, n int, dst []int) []int {
 	if n < g.clustered {
 		panic(fmt.Sprintf("attention: starc: Select over %d tokens after %d were clustered", n, g.clustered))
 	}
-	hd := m.shape.cfg.HeadDim
+	return g
+}
+
+// fill appends the buffer, then the best clusters by scores (q·μ of every
+// cluster; unused when the buffer fills the budget) to the budget.
+func (m *starc) fill(g *starcGroup, s *starcScratch, scores []float32, n int, dst []int) []int {
 	dst = appendRange(dst, g.clustered, n) // the buffer is always attended
 	left := m.shape.cfg.Budget - (n - g.clustered)
 	if left <= 0 {
 		return dst
 	}
-	clusters := len(g.size)
-	s.scores = growTo(s.scores, clusters)
-	kernels.ScoreRows(s.scores, g.centroids, q[:hd], hd, 1) // = MatVec, bit for bit
 	ranks := s.ranks[:0]
 	for id, members := range g.size {
 		if members > 0 {
-			ranks = append(ranks, rankKey(s.scores[id], id))
+			ranks = append(ranks, rankKey(scores[id], id))
 		}
 	}
 	s.ranks = ranks
