@@ -404,7 +404,7 @@ func grow(b []float32, n int) []float32 {
 
 // Do runs query heads [lo, hi) in prefill; in decode, KV groups [lo, hi):
 // a group whose heads all read the same rows in one pass over them
-// (attendGroup, float32 stores), any other head by head.
+// (attendGroup), any other head by head.
 func (t *attendTask) Do(worker, lo, hi int) {
 	if t.pos0 >= 0 {
 		t.heads(worker, lo, hi)
@@ -412,7 +412,7 @@ func (t *attendTask) Do(worker, lo, hi int) {
 	}
 	e, gs := t.e, t.e.cfg.GroupSize()
 	for g := lo; g < hi; g++ {
-		if e.shared[g] && e.half == nil {
+		if e.shared[g] {
 			t.attendGroup(worker, g)
 			continue
 		}

@@ -24,9 +24,9 @@ func (full) Select(_, _ int, _ []float32, n int, dst []int) []int {
 // when they all read the same rows (a dense layer, full attention, or a
 // sparse method that chose every token): the rows are gathered once (if
 // not consecutive) and each key and value row is read once for the whole
-// group. Each head's output is attendRows', bit for bit (ScoreRows and
-// WeightedRowSums compute what MatVec, Scale and WeightedRowSum compute
-// query by query).
+// group. Each head's output is attendRows' (attendRowsF16's over FP16
+// rows), bit for bit: the group kernels compute what the single-query
+// kernels compute query by query.
 //
 // Hot path: once per KV group per layer per decoded token.
 func (t *attendTask) attendGroup(worker, g int) {
@@ -39,12 +39,25 @@ func (t *attendTask) attendGroup(worker, g int) {
 		clear(out)
 		return
 	}
+	s := t.scores[worker][:gs*m]
+	if e.half != nil { // FP16 rows in place (the device's cells): attendRowsF16's numbers
+		keys, values := e.half.KeysF16(t.layer, g), e.half.ValuesF16(t.layer, g)
+		k, v := gatherRows(keys, values, rows, hd, t.kbuf16[worker], t.vbuf16[worker])
+		kernels.ScoreRowsF16(s, k, q, hd, t.scale)
+		softmaxRows(s, m)
+		kernels.WeightedRowSumsF16(out, s, v, hd)
+		return
+	}
 	keys, values := e.source(t.layer, g)
 	k, v := gatherRows(keys, values, rows, hd, t.kbuf[worker], t.vbuf[worker])
-	s := t.scores[worker][:gs*m]
 	kernels.ScoreRows(s, k, q, hd, t.scale)
-	for h := range gs {
-		kernels.Softmax(s[h*m : (h+1)*m])
-	}
+	softmaxRows(s, m)
 	kernels.WeightedRowSums(out, s, v, hd)
+}
+
+// softmaxRows applies Softmax to each row of m scores in s.
+func softmaxRows(s []float32, m int) {
+	for i := 0; i < len(s); i += m {
+		kernels.Softmax(s[i : i+m])
+	}
 }

@@ -69,3 +69,53 @@ func WeightedRowSums(dst, w, rows []float32, dim int) {
 		WeightedRowSum(dst[h*dim:(h+1)*dim], w[h*m:(h+1)*m], rows, dim)
 	}
 }
+
+// ScoreRowsF16 is ScoreRows over FP16 key rows, widened in registers: row
+// h of dst equals DotRowsF16 over the rows followed by Scale, bit for bit
+// (so, on the widened rows, ScoreRows' result).
+//
+// Hot path: once per KV group per layer per decoded token over a
+// device-resident KV cache.
+func ScoreRowsF16(dst []float32, rows []uint16, q []float32, dim int, scale float32) {
+	if dim <= 0 {
+		panic(fmt.Sprintf("kernels: ScoreRowsF16: dim = %d, want > 0", dim))
+	}
+	if len(q)%dim != 0 || len(rows)%dim != 0 {
+		panic(fmt.Sprintf("kernels: ScoreRowsF16: len(q) = %d and len(rows) = %d, want multiples of dim = %d", len(q), len(rows), dim))
+	}
+	nq, m := len(q)/dim, len(rows)/dim
+	checkLen("ScoreRowsF16", "dst", len(dst), nq*m)
+	if nq == 0 || m == 0 {
+		return
+	}
+	done := scoreRowsF16Arch(dst, rows, q, dim, scale)
+	for h := range nq {
+		s := dst[h*m+done : (h+1)*m]
+		DotRowsF16(s, rows[done*dim:], q[h*dim:(h+1)*dim])
+		Scale(s, scale)
+	}
+}
+
+// WeightedRowSumsF16 is WeightedRowSums over FP16 value rows: row h of dst
+// equals WeightedRowSumF16(dst[h·dim:(h+1)·dim], w[h·m:(h+1)·m], rows,
+// dim), bit for bit.
+//
+// Hot path: once per KV group per layer per decoded token over a
+// device-resident KV cache.
+func WeightedRowSumsF16(dst, w []float32, rows []uint16, dim int) {
+	if dim <= 0 {
+		panic(fmt.Sprintf("kernels: WeightedRowSumsF16: dim = %d, want > 0", dim))
+	}
+	if len(dst)%dim != 0 || len(rows)%dim != 0 {
+		panic(fmt.Sprintf("kernels: WeightedRowSumsF16: len(dst) = %d and len(rows) = %d, want multiples of dim = %d", len(dst), len(rows), dim))
+	}
+	nq, m := len(dst)/dim, len(rows)/dim
+	checkLen("WeightedRowSumsF16", "w", len(w), nq*m)
+	h := 0
+	if m > 0 {
+		h = weightedRowSumsF16Arch(dst, w, rows, dim)
+	}
+	for ; h < nq; h++ {
+		WeightedRowSumF16(dst[h*dim:(h+1)*dim], w[h*m:(h+1)*m], rows, dim)
+	}
+}

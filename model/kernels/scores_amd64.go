@@ -54,3 +54,42 @@ func scoreRows64AVX512(dst, rows, q *float32, blocks, nq, m int, scale float32)
 //
 //go:noescape
 func rowSum64x3AVX512(dst, w, rows *float32, count, stride int)
+
+// scoreRowsF16Arch is scoreRowsArch over FP16 rows, for dim 64 only (the
+// rows of matVecF16AVX512, whose lanes and partial sums are those of the
+// F32 kernel).
+func scoreRowsF16Arch(dst []float32, rows []uint16, q []float32, dim int, scale float32) int {
+	m := len(rows) / dim
+	blocks := m / 16
+	if active != isaAVX512 || dim != 64 || blocks == 0 {
+		return 0
+	}
+	scoreRows64F16AVX512(&dst[0], &rows[0], &q[0], blocks, len(q)/dim, m, scale)
+	return blocks * 16
+}
+
+// weightedRowSumsF16Arch is weightedRowSumsArch over FP16 rows (repeating
+// rowSum64F16AVX512 for each of three queries).
+func weightedRowSumsF16Arch(dst, w []float32, rows []uint16, dim int) int {
+	if active != isaAVX512 || dim != 64 {
+		return 0
+	}
+	nq, m := len(dst)/dim, len(rows)/dim
+	h := 0
+	for ; h+3 <= nq; h += 3 {
+		rowSum64x3F16AVX512(&dst[h*dim], &w[h*m], &rows[0], m, dim)
+	}
+	return h
+}
+
+// scoreRows64F16AVX512 (scores_amd64.s) is scoreRows64AVX512 with each
+// 16-half chunk of a row widened by VCVTPH2PS before its FMA.
+//
+//go:noescape
+func scoreRows64F16AVX512(dst *float32, rows *uint16, q *float32, blocks, nq, m int, scale float32)
+
+// rowSum64x3F16AVX512 (scores_amd64.s) is rowSum64x3AVX512 over FP16 rows,
+// each chunk widened once for the three queries.
+//
+//go:noescape
+func rowSum64x3F16AVX512(dst, w *float32, rows *uint16, count, stride int)

@@ -323,3 +323,182 @@ store:
 	VMOVUPS Z19, 704(DI)
 	VZEROUPPER
 	RET
+
+// DOT64H(off, z): DOT64 over a row of 64 halves at off(R9), each chunk
+// widened into Z23 before its FMA (matVecF16AVX512's MAC_F16).
+#define DOT64H(off, z) \
+	VPXORD      Z16, Z16, Z16; \
+	VPXORD      Z17, Z17, Z17; \
+	VCVTPH2PS   off+0(R9), Z23; \
+	VFMADD231PS Z23, Z18, Z16; \
+	VCVTPH2PS   off+32(R9), Z23; \
+	VFMADD231PS Z23, Z19, Z17; \
+	VCVTPH2PS   off+64(R9), Z23; \
+	VFMADD231PS Z23, Z20, Z16; \
+	VCVTPH2PS   off+96(R9), Z23; \
+	VFMADD231PS Z23, Z21, Z17; \
+	VADDPS      Z17, Z16, z
+
+// func scoreRows64F16AVX512(dst *float32, rows *uint16, q *float32, blocks, nq, m int, scale float32)
+// Registers as in scoreRows64AVX512; rows are 128 bytes apart.
+TEXT ·scoreRows64F16AVX512(SB), NOSPLIT, $0-52
+	MOVQ         dst+0(FP), DI
+	MOVQ         rows+8(FP), SI
+	MOVQ         blocks+24(FP), R8
+	MOVQ         m+40(FP), R11
+	SHLQ         $2, R11
+	VBROADCASTSS scale+48(FP), Z22
+
+block64h:
+	MOVQ nq+32(FP), R13
+	MOVQ q+16(FP), R14
+	MOVQ DI, DX
+
+query64h:
+	VMOVUPS 0(R14), Z18
+	VMOVUPS 64(R14), Z19
+	VMOVUPS 128(R14), Z20
+	VMOVUPS 192(R14), Z21
+	MOVQ    SI, R9
+	DOT64H(0, Z0)
+	DOT64H(128, Z1)
+	DOT64H(256, Z2)
+	DOT64H(384, Z3)
+	DOT64H(512, Z4)
+	DOT64H(640, Z5)
+	DOT64H(768, Z6)
+	DOT64H(896, Z7)
+	DOT64H(1024, Z8)
+	DOT64H(1152, Z9)
+	DOT64H(1280, Z10)
+	DOT64H(1408, Z11)
+	DOT64H(1536, Z12)
+	DOT64H(1664, Z13)
+	DOT64H(1792, Z14)
+	DOT64H(1920, Z15)
+	REDUCE16
+	VMULPS  Z22, Z0, Z0
+	VMOVUPS Z0, (DX)
+
+	ADDQ $256, R14
+	ADDQ R11, DX
+	DECQ R13
+	JNZ  query64h
+
+	ADDQ $64, DI
+	ADDQ $2048, SI
+	DECQ R8
+	JNZ  block64h
+	VZEROUPPER
+	RET
+
+// ROW4H(base, w0, w1, w2, a..l): the row of 64 halves at base widened a
+// chunk at a time (Z30, Z31 alternately) and added, times w0, w1 and w2,
+// into a0..a3 (first query), b0..b3 and c0..c3.
+#define ROW4H(base, w0, w1, w2, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3) \
+	VCVTPH2PS   0(base), Z30; \
+	VFMADD231PS Z30, w0, a0; \
+	VFMADD231PS Z30, w1, b0; \
+	VFMADD231PS Z30, w2, c0; \
+	VCVTPH2PS   32(base), Z31; \
+	VFMADD231PS Z31, w0, a1; \
+	VFMADD231PS Z31, w1, b1; \
+	VFMADD231PS Z31, w2, c1; \
+	VCVTPH2PS   64(base), Z30; \
+	VFMADD231PS Z30, w0, a2; \
+	VFMADD231PS Z30, w1, b2; \
+	VFMADD231PS Z30, w2, c2; \
+	VCVTPH2PS   96(base), Z31; \
+	VFMADD231PS Z31, w0, a3; \
+	VFMADD231PS Z31, w1, b3; \
+	VFMADD231PS Z31, w2, c3
+
+// func rowSum64x3F16AVX512(dst, w *float32, rows *uint16, count, stride int)
+// Registers as in rowSum64x3AVX512, stride in halves.
+TEXT ·rowSum64x3F16AVX512(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), DI
+	MOVQ   w+8(FP), DX
+	MOVQ   rows+16(FP), SI
+	MOVQ   count+24(FP), CX
+	MOVQ   stride+32(FP), R8
+	SHLQ   $1, R8
+	MOVQ   CX, R9
+	SHLQ   $2, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ   CX, BX
+	SHRQ   $1, BX
+	JZ     lasth
+
+pairh:
+	VBROADCASTSS (DX), Z24
+	VBROADCASTSS 4(DX), Z25
+	VBROADCASTSS (DX)(R9*1), Z26
+	VBROADCASTSS 4(DX)(R9*1), Z27
+	VBROADCASTSS (DX)(R9*2), Z28
+	VBROADCASTSS 4(DX)(R9*2), Z29
+	LEAQ         (SI)(R8*1), R11
+	ROW4H(SI, Z24, Z26, Z28, Z0, Z1, Z2, Z3, Z8, Z9, Z10, Z11, Z16, Z17, Z18, Z19)
+	ROW4H(R11, Z25, Z27, Z29, Z4, Z5, Z6, Z7, Z12, Z13, Z14, Z15, Z20, Z21, Z22, Z23)
+	ADDQ         $8, DX
+	LEAQ         (SI)(R8*2), SI
+	DECQ         BX
+	JNZ          pairh
+
+lasth:
+	TESTQ        $1, CX
+	JZ           storeh
+	VBROADCASTSS (DX), Z24
+	VBROADCASTSS (DX)(R9*1), Z26
+	VBROADCASTSS (DX)(R9*2), Z28
+	ROW4H(SI, Z24, Z26, Z28, Z0, Z1, Z2, Z3, Z8, Z9, Z10, Z11, Z16, Z17, Z18, Z19)
+
+storeh:
+	VADDPS  Z4, Z0, Z0
+	VADDPS  Z5, Z1, Z1
+	VADDPS  Z6, Z2, Z2
+	VADDPS  Z7, Z3, Z3
+	VADDPS  Z12, Z8, Z8
+	VADDPS  Z13, Z9, Z9
+	VADDPS  Z14, Z10, Z10
+	VADDPS  Z15, Z11, Z11
+	VADDPS  Z20, Z16, Z16
+	VADDPS  Z21, Z17, Z17
+	VADDPS  Z22, Z18, Z18
+	VADDPS  Z23, Z19, Z19
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z8, 256(DI)
+	VMOVUPS Z9, 320(DI)
+	VMOVUPS Z10, 384(DI)
+	VMOVUPS Z11, 448(DI)
+	VMOVUPS Z16, 512(DI)
+	VMOVUPS Z17, 576(DI)
+	VMOVUPS Z18, 640(DI)
+	VMOVUPS Z19, 704(DI)
+	VZEROUPPER
+	RET

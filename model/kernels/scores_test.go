@@ -132,6 +132,8 @@ func TestGroupKernelsMisusePanics(t *testing.T) {
 		{"ScoreRows short dst", func() { ScoreRows(make([]float32, 3), make([]float32, 8), make([]float32, 8), 4, 1) }},
 		{"WeightedRowSums ragged rows", func() { WeightedRowSums(make([]float32, 4), make([]float32, 2), make([]float32, 7), 4) }},
 		{"WeightedRowSums short w", func() { WeightedRowSums(make([]float32, 8), make([]float32, 3), make([]float32, 8), 4) }},
+		{"ScoreRowsF16 ragged rows", func() { ScoreRowsF16(make([]float32, 2), make([]uint16, 7), make([]float32, 8), 4, 1) }},
+		{"WeightedRowSumsF16 short w", func() { WeightedRowSumsF16(make([]float32, 8), make([]float32, 3), make([]uint16, 8), 4) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -146,3 +148,75 @@ func TestGroupKernelsMisusePanics(t *testing.T) {
 }
 
 func startsWith(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+func TestScoreRowsF16(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		for _, dim := range groupDims {
+			for _, m := range groupRows {
+				for _, nq := range []int{1, 2, 3, 4} {
+					rng := rand.New(rand.NewPCG(uint64(dim), uint64(m*8+nq)))
+					rows, wide := randF16Rows(rng, m*dim)
+					q := randVec(rng, nq*dim)
+					const scale = 0.125 + 1.0/3
+					dst, check := guarded(nq * m)
+					ScoreRowsF16(dst, rows, q, dim, scale)
+					check(t)
+					for h := range nq {
+						same := make([]float32, m)
+						DotRowsF16(same, rows, q[h*dim:(h+1)*dim])
+						Scale(same, scale)
+						for j := range m {
+							got := dst[h*m+j]
+							want, mag := refDot(f64(wide[j*dim:(j+1)*dim]), q[h*dim:(h+1)*dim])
+							if !closeRel(got, want*scale, mag*scale, dotTol(dim)) {
+								t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, want %v", dim, m, nq, h, j, got, want*scale)
+							}
+							if math.Float32bits(got) != math.Float32bits(same[j]) {
+								t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, DotRowsF16 then Scale %v", dim, m, nq, h, j, got, same[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestWeightedRowSumsF16(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		for _, dim := range groupDims {
+			for _, m := range groupRows {
+				for _, nq := range []int{1, 2, 3, 4, 6, 7} {
+					rng := rand.New(rand.NewPCG(uint64(dim), uint64(m*8+nq)))
+					rows, wide := randF16Rows(rng, m*dim)
+					w := randVec(rng, nq*m)
+					dst, check := guarded(nq * dim)
+					for i := range dst {
+						dst[i] = 12345
+					}
+					WeightedRowSumsF16(dst, w, rows, dim)
+					check(t)
+					for h := range nq {
+						same := make([]float32, dim)
+						WeightedRowSumF16(same, w[h*m:(h+1)*m], rows, dim)
+						for d := range dim {
+							var want, mag float64
+							for j := range m {
+								p := float64(w[h*m+j]) * float64(wide[j*dim+d])
+								want += p
+								mag += math.Abs(p)
+							}
+							got := dst[h*dim+d]
+							if !closeRel(got, want, mag, dotTol(m)) {
+								t.Fatalf("dim=%d m=%d nq=%d: query %d column %d = %v, want %v", dim, m, nq, h, d, got, want)
+							}
+							if math.Float32bits(got) != math.Float32bits(same[d]) {
+								t.Fatalf("dim=%d m=%d nq=%d: query %d column %d = %v, WeightedRowSumF16 %v", dim, m, nq, h, d, got, same[d])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
