@@ -27,25 +27,33 @@ def main():
     ap.add_argument("ours")
     ap.add_argument("ref")
     ap.add_argument("--dense-layers", type=int, default=2)
+    ap.add_argument("--predictions", type=int, default=0,
+                    help="compare only the first N predictions (N-1 decode steps); 0 = as many as both have")
     ap.add_argument("--json")
     a = ap.parse_args()
     mo, no = load(a.ours)
     mr, nr = load(a.ref)
-    res = {"ours": a.ours, "ref": a.ref, "ppl_ours": mo["ppl"], "ppl_ref": mr["ppl"],
-           "ppl_rel_diff": mo["ppl"] / mr["ppl"] - 1,
-           "nll_max_abs_diff": float(np.max(np.abs(no - nr))) if len(no) == len(nr) else None}
+    npred = min(len(no), len(nr))
+    if a.predictions:
+        npred = min(npred, a.predictions)
+    no, nr = no[:npred], nr[:npred]
+    po, pr = math.exp(no.mean()), math.exp(nr.mean())
+    res = {"ours": a.ours, "ref": a.ref, "predictions": npred, "ppl_ours": po, "ppl_ref": pr,
+           "ppl_rel_diff": po / pr - 1, "nll_max_abs_diff": float(np.max(np.abs(no - nr)))}
     so, sr = os.path.join(a.ours, "sel.bin"), os.path.join(a.ref, "sel.bin")
     if os.path.exists(so) and os.path.exists(sr):
-        ctx = mo["ctx"]
-        rec = (ctx + 7) // 8
         layers = mo["layers"] - a.dense_layers
         heads = mo["query_heads"]
-        A = np.fromfile(so, dtype=np.uint8)
-        B = np.fromfile(sr, dtype=np.uint8)
-        assert A.size == B.size, (A.size, B.size)
-        steps = A.size // (rec * layers * heads)
-        A = A.reshape(steps, layers, heads, rec)
-        B = B.reshape(steps, layers, heads, rec)
+
+        def sel(path, meta):
+            rec = (meta["ctx"] + 7) // 8
+            x = np.fromfile(path, dtype=np.uint8)
+            return x.reshape(-1, layers, heads, rec)
+
+        A, B = sel(so, mo), sel(sr, mr)
+        steps = min(A.shape[0], B.shape[0], npred - 1)
+        rec = min(A.shape[-1], B.shape[-1])  # positions beyond the shorter context are never selected
+        A, B = A[:steps, ..., :rec], B[:steps, ..., :rec]
         same = np.all(A == B, axis=-1)  # [steps, layers, heads]
         ua = np.unpackbits(A, axis=-1, bitorder="little").astype(bool)
         ub = np.unpackbits(B, axis=-1, bitorder="little").astype(bool)

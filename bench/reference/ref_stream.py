@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--prefill", type=int, default=2048)
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gen", type=int, default=0, help="instead of perplexity: prefill all of --ids, generate N tokens greedily")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -52,6 +53,9 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=torch.float32)
     model.eval()
     n_layers = model.config.num_hidden_layers
+    if a.gen:
+        a.prefill = len(open(a.ids).read().split())
+        a.max_tokens = a.gen
     ctx = a.prefill + a.max_tokens
     rec_bytes = (ctx + 7) // 8
     os.makedirs(a.out, exist_ok=True)
@@ -96,7 +100,10 @@ def main():
         qa.layer_id = n_layers
         qa.enable_quest_attention_eval(model, Args)
 
-    ids = [int(x) for x in open(a.ids).read().split()][:ctx]
+    ids = [int(x) for x in open(a.ids).read().split()]
+    if a.gen:
+        return generate(a, model, ids, fsel)
+    ids = ids[:ctx]
     assert len(ids) == ctx, f"{a.ids} has {len(ids)} ids, need {ctx}"
     x = torch.tensor([ids])
     nlls = []
@@ -129,6 +136,28 @@ def main():
     with open(os.path.join(a.out, "nll.txt"), "w") as f:
         f.write("\n".join(f"{v:.9g}" for v in nlls) + "\n")
     print(json.dumps(meta, indent=2))
+
+
+def generate(a, model, ids, fsel):
+    """Prefills ids and decodes a.gen tokens greedily (argmax: lowest id on ties)."""
+    toks = []
+    with torch.no_grad():
+        out = model(torch.tensor([ids]), use_cache=True)
+        pkv = out.past_key_values
+        for i in range(a.gen):
+            t = int(torch.argmax(out.logits[0, -1]))
+            toks.append(t)
+            if i == a.gen - 1:
+                break
+            out = model(torch.tensor([[t]]), past_key_values=pkv, use_cache=True)
+            pkv = out.past_key_values
+    if fsel:
+        fsel.close()
+    meta = {"method": a.method, "budget": a.budget, "prefill": len(ids), "ctx": len(ids) + a.gen,
+            "layers": model.config.num_hidden_layers, "query_heads": model.config.num_attention_heads,
+            "decode_steps": a.gen - 1, "generated": toks}
+    json.dump(meta, open(os.path.join(a.out, "meta.json"), "w"), indent=2)
+    print(json.dumps(meta))
 
 
 if __name__ == "__main__":
