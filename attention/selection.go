@@ -24,18 +24,50 @@ func appendTopK(dst []int, scores []float32, k int, work []uint32) []int {
 		return dst
 	}
 	cand := work[:n]
-	for i, v := range scores {
-		cand[i] = orderKey(v)
+	need, thr, shift := k, uint32(0), 24
+	if n >= wideTopKFrom {
+		// First digit wide: the keys and a histogram of their top wideBits
+		// bits in one pass, then one pass keeps the keys of the k-th
+		// largest key's bin (few, as 12 bits reach into the mantissa).
+		var hist [1 << wideBits]int32
+		for i, v := range scores {
+			x := orderKey(v)
+			cand[i] = x
+			hist[x>>(32-wideBits)]++
+		}
+		bin, above := len(hist)-1, 0
+		for ; above+int(hist[bin]) < need; bin-- {
+			above += int(hist[bin])
+		}
+		need -= above
+		thr = uint32(bin) << (32 - wideBits)
+		kept := 0
+		for _, x := range cand {
+			if x>>(32-wideBits) == uint32(bin) {
+				cand[kept] = x
+				kept++
+			}
+		}
+		cand = cand[:kept]
+		shift = 32 - wideBits - 8 // then 8-bit digits, the last one narrower
+	} else {
+		for i, v := range scores {
+			cand[i] = orderKey(v)
+		}
 	}
 	// Most significant byte first: find the byte of the k-th largest key
 	// among the candidates, keep only the candidates with that byte.
-	need, thr := k, uint32(0)
-	for shift := 24; shift >= 0; shift -= 8 {
+	for ; shift > -8; shift -= 8 {
+		width := 8
+		if shift < 0 { // the last digit, below a wide first one
+			width, shift = 8+shift, 0
+		}
+		mask := uint32(1)<<width - 1
 		var hist [256]int32
 		for _, x := range cand {
-			hist[x>>shift&0xff]++
+			hist[x>>shift&mask]++
 		}
-		bin, above := 255, 0
+		bin, above := int(mask), 0
 		for ; above+int(hist[bin]) < need; bin-- {
 			above += int(hist[bin])
 		}
@@ -43,12 +75,15 @@ func appendTopK(dst []int, scores []float32, k int, work []uint32) []int {
 		thr |= uint32(bin) << shift
 		kept := 0
 		for _, x := range cand {
-			if x>>shift&0xff == uint32(bin) {
+			if x>>shift&mask == uint32(bin) {
 				cand[kept] = x
 				kept++
 			}
 		}
 		cand = cand[:kept]
+		if shift == 0 {
+			break
+		}
 	}
 	// thr is the k-th largest key; need of the keys equal to it are taken,
 	// lowest index first.
@@ -63,6 +98,11 @@ func appendTopK(dst []int, scores []float32, k int, work []uint32) []int {
 	}
 	return dst
 }
+
+// A selection over wideTopKFrom scores or more starts with a digit of
+// wideBits bits (sign, exponent and 3 mantissa bits): its histogram costs
+// a 16 KB clear, paid back by a first pass that already keeps few keys.
+const wideTopKFrom, wideBits = 2048, 12
 
 // orderKey maps a score to an integer of the same order: NaN as −Inf and
 // −0 as +0, larger score → larger key.

@@ -75,7 +75,7 @@ func TestAppendTopKMatchesSort(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, n := range []int{1, 2, 5, 16, 17, 100, 1000, 4096} {
+			for _, n := range []int{1, 2, 5, 16, 17, 100, 1000, 2047, 2048, 4096, 10000} { // 2048 on: a wide first digit
 				scores := tc.scores(n)
 				for _, k := range []int{0, 1, 3, n / 4, n / 2, n - 1, n, n + 5} {
 					got := appendTopK([]int{-1}, scores, k, make([]uint32, n))
