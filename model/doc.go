@@ -1,4 +1,4 @@
-// Package model is the Llama/Mistral decoder: it reads an HF checkpoint's
+// Package model is the Llama/Mistral/Qwen2 decoder: it reads an HF checkpoint's
 // config.json and weights, and turns token ids into next-token logits. It
 // speaks ids, never text (see package tokenizer).
 //
@@ -19,7 +19,7 @@
 //
 //	x = Embed[token]
 //	for each layer:
-//	    n = RMSNorm(x); q, k, v = Wq·n, Wk·n, Wv·n; RoPE(q, k, pos)
+//	    n = RMSNorm(x); q, k, v = Wq·n+bq, Wk·n+bk, Wv·n+bv; RoPE(q, k, pos)   (biases: Qwen2 only)
 //	    x += Wo · Attention(q, K/V of the selected cached tokens)
 //	    n = RMSNorm(x); x += Wdown · (silu(Wgate·n) ⊙ Wup·n)
 //	logits = LMHead · RMSNorm(x)

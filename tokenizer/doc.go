@@ -3,7 +3,7 @@
 //
 // # Scope
 //
-// The supported subset is what Llama-, Mistral- and SmolLM-family tokenizers use: a BPE model
+// The supported subset is what Llama-, Mistral-, SmolLM- and Qwen2-family tokenizers use: a BPE model
 // (byte-level or SentencePiece-style with byte fallback), the normalizers Sequence, Prepend,
 // Replace, NFC/NFD/NFKC/NFKD, the pre-tokenizers ByteLevel, Split, Digits, Metaspace and
 // Sequence, the post-processors TemplateProcessing, ByteLevel and Sequence, and the decoders
@@ -65,5 +65,6 @@
 // FromGGUF writes the tokenizer.json that HF's converters would produce from a GGUF's
 // tokenizer.ggml.* metadata: SentencePiece ("llama") vocabularies become a byte-fallback BPE
 // with merges ordered by piece score, byte-level ("gpt2") vocabularies keep their merges and get
-// the pre-tokenizer that tokenizer.ggml.pre names.
+// the pre-tokenizer that tokenizer.ggml.pre names ("smollm", "llama-bpe", "qwen2" with its NFC
+// normalizer and split regex, or GPT-2's default).
 package tokenizer
