@@ -316,3 +316,35 @@ func TestGroupSelectionEqualsSelect(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupSelectionDoesNotAllocateWhenWarm(t *testing.T) {
+	const prefill, n = 300, 400
+	for _, name := range Names() {
+		c := smallGQAShape(128)
+		m := mustNewMethod(t, name, c)
+		group, ok := m.(groupSelector)
+		if !ok {
+			continue
+		}
+		s := randomSynth(c, n, 5)
+		driveMethod(t, m, c, s, prefill, prefill+1, nil, nil)
+		gs := c.GroupSize()
+		q := make([]float32, 0, gs*c.HeadDim)
+		for i := range gs {
+			q = append(q, s.queries[c.QueryHeads+i]...)
+		}
+		dst := make([][]int, gs)
+		for i := range dst {
+			dst[i] = make([]int, 0, c.MaxTokens)
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			for i := range dst {
+				dst[i] = dst[i][:0]
+			}
+			group.selectGroup(1, 0, q, prefill+1, dst)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per warm group selection", name, allocs)
+		}
+	}
+}
