@@ -45,7 +45,11 @@
 // whole number of vectors and its Go wrapper finishes the rest, so the
 // generic loops double as the reference ("twin") the tests compare with.
 // (WeightedRowSum's kernels do every column, the last block under a lane
-// mask; its twin is the generic level.)
+// mask; its twin is the generic level.) The group kernels (ScoreRows,
+// WeightedRowSums and their F16 forms: the query heads of one KV group
+// over the same rows) have AVX-512 paths for head dims of 64 (ScoreRows:
+// any multiple of 16) and are specified as the single-query kernels
+// applied query by query, bit for bit, at every level.
 //
 // # Hot path and parallelism
 //

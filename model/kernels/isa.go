@@ -25,3 +25,11 @@ var active = detectISA()
 
 // ISA reports the implementation level in use ("generic", "avx2", "avx512").
 func ISA() string { return active.String() }
+
+// vectorWidth is the number of float32 lanes of one register at level l.
+func vectorWidth(l isa) int {
+	if l == isaAVX512 {
+		return 16
+	}
+	return 8
+}

@@ -33,14 +33,6 @@ func matVecArch(dst []float32, w Matrix, x []float32, r0, r1 int) {
 	}
 }
 
-// vectorWidth is the number of float32 lanes of one register at level l.
-func vectorWidth(l isa) int {
-	if l == isaAVX512 {
-		return 16
-	}
-	return 8
-}
-
 // at returns the address of element i of w's storage.
 func (m Matrix) at(i int) unsafe.Pointer {
 	if m.DType == F32 {
