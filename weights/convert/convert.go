@@ -59,6 +59,7 @@ type hparams struct {
 	vocab, context, headDim          int
 	eps, ropeTheta                   float64
 	bos, eos                         int
+	moreEOS                          []int // qwen2: <|endoftext|>, which also ends generation
 	tied                             bool
 }
 
@@ -113,7 +114,7 @@ func Convert(ctx context.Context, in, out string, opt Options) (Summary, error) 
 	if err := writeJSON(filepath.Join(tmp, "config.json"), hfConfig(hp, opt.DType)); err != nil {
 		return sum, err
 	}
-	gen := map[string]any{"bos_token_id": hp.bos, "eos_token_id": hp.eos, "_from_gguf": filepath.Base(in)}
+	gen := map[string]any{"bos_token_id": hp.bos, "eos_token_id": hp.eosIDs(), "_from_gguf": filepath.Base(in)}
 	if err := writeJSON(filepath.Join(tmp, "generation_config.json"), gen); err != nil {
 		return sum, err
 	}
@@ -249,9 +250,21 @@ func readHParams(g *weights.GGUFFile) (hparams, error) {
 	}
 	hp.vocab = len(tokens)
 	hp.bos, hp.eos = optionalID(g, "tokenizer.ggml.bos_token_id", 1), optionalID(g, "tokenizer.ggml.eos_token_id", 2)
+	if id := slices.Index(tokens, "<|endoftext|>"); arch == "qwen2" && id >= 0 && id != hp.eos {
+		hp.moreEOS = []int{id} // Qwen2.5's generation_config stops at <|im_end|> and <|endoftext|>
+	}
 	_, _, err = g.TensorData("output.weight")
 	hp.tied = err != nil
 	return hp, nil
+}
+
+// eosIDs is eos_token_id as config.json and generation_config.json hold it:
+// one id, or a list when more tokens end generation (qwen2's <|endoftext|>).
+func (hp hparams) eosIDs() any {
+	if len(hp.moreEOS) > 0 {
+		return append([]int{hp.eos}, hp.moreEOS...)
+	}
+	return hp.eos
 }
 
 func optionalID(g *weights.GGUFFile, key string, def int) int {
@@ -494,7 +507,7 @@ func hfConfig(hp hparams, dtype weights.DType) map[string]any {
 		"rope_scaling":            nil,
 		"tie_word_embeddings":     hp.tied,
 		"bos_token_id":            hp.bos,
-		"eos_token_id":            hp.eos,
+		"eos_token_id":            hp.eosIDs(),
 		"hidden_act":              "silu",
 		"torch_dtype":             map[weights.DType]string{weights.BF16: "bfloat16", weights.F16: "float16", weights.F32: "float32"}[dtype],
 	}

@@ -3,6 +3,8 @@ package convert
 import (
 	"slices"
 	"testing"
+
+	"starc/weights"
 )
 
 // HF's GGUF converter reorders each head's rows so that rotating adjacent
@@ -92,5 +94,23 @@ func TestTensorNameMapsQwen2Tensors(t *testing.T) {
 	llama := hparams{arch: "llama", layers: 2, heads: 4, kvHeads: 2}
 	if _, _, ok := tensorName("blk.0.attn_q.bias", llama); ok {
 		t.Error("a llama checkpoint accepted blk.0.attn_q.bias")
+	}
+}
+
+// config.json of a qwen2 GGUF uses Qwen2Config's names and stops at <|endoftext|> as well
+// as the GGUF's eos (<|im_end|>), as Qwen2.5's generation_config does; llama keeps one id.
+func TestHFConfigQwen2(t *testing.T) {
+	qwen := hparams{arch: "qwen2", qkvBias: true, layers: 24, heads: 14, kvHeads: 2, headDim: 64, context: 32768,
+		eos: 151645, moreEOS: []int{151643}}
+	c := hfConfig(qwen, weights.BF16)
+	if c["model_type"] != "qwen2" || c["use_sliding_window"] != false || c["head_dim"] != nil {
+		t.Errorf("qwen2 config: model_type %v, use_sliding_window %v, head_dim %v", c["model_type"], c["use_sliding_window"], c["head_dim"])
+	}
+	if eos, ok := c["eos_token_id"].([]int); !ok || !slices.Equal(eos, []int{151645, 151643}) {
+		t.Errorf("qwen2 eos_token_id = %v, want [151645 151643]", c["eos_token_id"])
+	}
+	llama := hfConfig(hparams{arch: "llama", eos: 2, headDim: 64}, weights.BF16)
+	if llama["model_type"] != "llama" || llama["eos_token_id"] != 2 || llama["head_dim"] != 64 {
+		t.Errorf("llama config: model_type %v, eos_token_id %v, head_dim %v", llama["model_type"], llama["eos_token_id"], llama["head_dim"])
 	}
 }
