@@ -44,7 +44,7 @@
 // # Hostile input
 //
 // Regex patterns from tokenizer.json run in a backtracking engine, so one match is bounded
-// to a second: a pattern that backtracks catastrophically on the text makes EncodeContext
+// to five seconds: a pattern that backtracks catastrophically on the text makes EncodeContext
 // fail with a *MatchTimeoutError naming the file and the pattern (Encode returns nil).
 // EncodeContext also stops with its context's error, looking at it every 1024 words. A Regex
 // in a Replace decoder is refused at Parse, since Decode has no error to report a timeout

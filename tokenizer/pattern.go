@@ -71,8 +71,10 @@ type regexPattern struct {
 }
 
 // regexTimeout bounds one regex match. HF's patterns match a piece of ordinary text
-// in microseconds; a second is only ever reached by catastrophic backtracking.
-var regexTimeout = time.Second
+// in microseconds; seconds are only ever reached by catastrophic backtracking. The
+// bound is wall time: at 1 s it once fired on ordinary text while the process was
+// starved on a 2-core machine at load 15, so it leaves room for a scheduler stall.
+var regexTimeout = 5 * time.Second
 
 // MatchTimeoutError is the error of a regex match that ran out of time: the
 // tokenizer.json pattern backtracks catastrophically on the text.
