@@ -491,30 +491,41 @@ func NeedleHeatmaps(rows []grid.Row) ([][]*plot.Plot, error) {
 			title += " at budget " + strconv.Itoa(c.budget)
 		}
 		p := newPlot(title+": "+scoreLabel(metric), "context length (tokens)", "needle depth (%)")
-		hi := 100.0
-		if metric == "starc" {
-			hi = 1
-		}
-		hm := plotter.NewHeatMap(h, scorePalette(64))
-		hm.Min, hm.Max = 0, hi
-		hm.NaN = color.Gray{Y: 200}
-		p.Add(hm)
-		lab, err := plotter.NewLabels(labels)
-		if err != nil {
+		if _, err := addScoreCells(p, h, labels, metric, indexTicks(lengths), indexTicks(depths)); err != nil {
 			return nil, err
 		}
-		for i := range lab.TextStyle {
-			lab.TextStyle[i].XAlign, lab.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
-		}
-		p.Add(lab)
-		p.X.Tick.Marker = indexTicks(lengths)
-		p.Y.Tick.Marker = indexTicks(depths)
-		p.X.Min, p.X.Max = -0.5, float64(len(lengths))-0.5
-		p.Y.Min, p.Y.Max = -0.5, float64(len(depths))-0.5
-		p.Y.Scale = plot.InvertedScale{Normalizer: plot.LinearScale{}}
 		out = append(out, p)
 	}
 	return wrap(out, 3), nil
+}
+
+// addScoreCells draws h on p as cells coloured on the score scale of
+// metric (red 0 to green at the best score, grey where there is no cell),
+// each labelled by labels, ticked by xt across and yt down (first row at
+// the top). The labels are returned for styling.
+func addScoreCells(p *plot.Plot, h heat, labels plotter.XYLabels, metric string, xt, yt plot.ConstantTicks) (*plotter.Labels, error) {
+	hi := 100.0
+	if metric == "starc" {
+		hi = 1
+	}
+	hm := plotter.NewHeatMap(h, scorePalette(64))
+	hm.Min, hm.Max = 0, hi
+	hm.NaN = color.Gray{Y: 200}
+	p.Add(hm)
+	lab, err := plotter.NewLabels(labels)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lab.TextStyle {
+		lab.TextStyle[i].XAlign, lab.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
+	}
+	p.Add(lab)
+	p.X.Tick.Marker, p.Y.Tick.Marker = xt, yt
+	cols, rows := h.Dims()
+	p.X.Min, p.X.Max = -0.5, float64(cols)-0.5
+	p.Y.Min, p.Y.Max = -0.5, float64(rows)-0.5
+	p.Y.Scale = plot.InvertedScale{Normalizer: plot.LinearScale{}}
+	return lab, nil
 }
 
 // scorePalette runs from red (score 0) through pale yellow to green (the
@@ -699,30 +710,15 @@ func TaskScores(rows []grid.Row) ([][]*plot.Plot, error) {
 			}
 		}
 		p := newPlot(fmt.Sprintf("%s at %d tokens", scoreLabel(metric), n), "", "")
-		hi := 100.0
-		if metric == "starc" {
-			hi = 1
-		}
-		hm := plotter.NewHeatMap(heat{lengths: xs, depths: ys, z: z}, scorePalette(64))
-		hm.Min, hm.Max = 0, hi
-		hm.NaN = color.Gray{Y: 200}
-		p.Add(hm)
-		lab, err := plotter.NewLabels(labels)
+		lab, err := addScoreCells(p, heat{lengths: xs, depths: ys, z: z}, labels, metric, nameTicks(tasks), nameTicks(cells))
 		if err != nil {
 			return nil, err
 		}
 		for i := range lab.TextStyle {
-			lab.TextStyle[i].XAlign, lab.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
 			lab.TextStyle[i].Font.Size = vg.Points(8)
 		}
-		p.Add(lab)
-		p.X.Tick.Marker = nameTicks(tasks)
-		p.Y.Tick.Marker = nameTicks(cells)
 		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
-		p.X.Min, p.X.Max = -0.5, float64(len(tasks))-0.5
-		p.Y.Min, p.Y.Max = -0.5, float64(len(cells))-0.5
-		p.Y.Scale = plot.InvertedScale{Normalizer: plot.LinearScale{}}
 		out = append(out, p)
 	}
 	return wrap(out, 1), nil
