@@ -374,6 +374,23 @@ func ScoreVsEnergy(rows []grid.Row) ([][]*plot.Plot, error) {
 		line.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(line)
 		p.Legend.Add("Pareto front", line)
+		// Full attention usually sits top right (most energy, best score):
+		// the legend goes top left, and the energy axis gets a margin so no
+		// marker is cut at the frame.
+		p.Legend.Left = true
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, r := range rs {
+			lo, hi = math.Min(lo, r.PIMEnergyNJ), math.Max(hi, r.PIMEnergyNJ)
+		}
+		if margin := 0.08 * (hi - lo); margin > 0 {
+			p.X.Min, p.X.Max = lo-margin, hi+margin
+		}
+		switch rs[0].Metric {
+		case "ruler":
+			p.Y.Min, p.Y.Max = 0, 100
+		case "starc":
+			p.Y.Min, p.Y.Max = 0, 1
+		}
 		row = append(row, p)
 	}
 	return wrap(row, 3), nil
