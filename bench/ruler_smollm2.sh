@@ -9,7 +9,8 @@
 #
 # The runs go to RUN_ROOT (default /work/runs, outside the repository: the prediction files hold
 # every prompt) and resume when rerun; the tables go to bench/results/ruler-smollm2-*.md with the
-# command, the load average and the wall time. Run it in the background: on 2 cores the task grid
+# command, the load average and the wall time, the figures (starc eval report --plot) to
+# bench/results/ruler-smollm2-*-plots/. Run it in the background: on 2 cores the task grid
 # takes about 1.5 h and the heatmap about 1 h on a quiet machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,10 @@ record() { # record NAME ARGS...: run starc eval with ARGS, write bench/results/
 		cat "$out.table.md"
 	} > "$md"
 	echo "wrote $md"
+	local plots=$repo/bench/results/ruler-smollm2-$name-plots
+	mkdir -p "$plots"
+	"$starc" eval report --out "$out" --plot "$plots" > /dev/null
+	rm -f "$plots"/*.svg # the PNGs are what the results keep
 }
 
 case $what in
