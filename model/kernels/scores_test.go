@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -26,27 +27,38 @@ func TestScoreRows(t *testing.T) {
 					dst, check := guarded(nq * m)
 					ScoreRows(dst, rows, q, dim, scale)
 					check(t)
-					for h := range nq {
-						same := make([]float32, m)
+					checkGroupScores(t, "MatVec", dst, rows, q, dim, m, nq, scale, func(same, qh []float32) {
 						if m > 0 {
-							MatVec(same, Matrix{Rows: m, Cols: dim, DType: F32, F32: rows}, q[h*dim:(h+1)*dim])
-							Scale(same, scale)
+							MatVec(same, Matrix{Rows: m, Cols: dim, DType: F32, F32: rows}, qh)
 						}
-						for j := range m {
-							got := dst[h*m+j]
-							want, mag := refDot(f64(rows[j*dim:(j+1)*dim]), q[h*dim:(h+1)*dim])
-							if !closeRel(got, want*scale, mag*scale, dotTol(dim)) {
-								t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, want %v", dim, m, nq, h, j, got, want*scale)
-							}
-							if math.Float32bits(got) != math.Float32bits(same[j]) {
-								t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, MatVec then Scale %v", dim, m, nq, h, j, got, same[j])
-							}
-						}
-					}
+					})
 				}
 			}
 		}
 	})
+}
+
+// checkGroupScores holds the scores dst of nq queries q over m rows (wide:
+// the rows as float32) to their definition and, bit for bit, to the
+// single-query kernel single (named for messages) followed by Scale.
+func checkGroupScores(t *testing.T, single string, dst, wide, q []float32, dim, m, nq int, scale float64, singleQuery func(same, qh []float32)) {
+	t.Helper()
+	for h := range nq {
+		qh := q[h*dim : (h+1)*dim]
+		same := make([]float32, m)
+		singleQuery(same, qh)
+		Scale(same, float32(scale))
+		for j := range m {
+			got := dst[h*m+j]
+			want, mag := refDot(f64(wide[j*dim:(j+1)*dim]), qh)
+			if !closeRel(got, want*scale, mag*scale, dotTol(dim)) {
+				t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, want %v", dim, m, nq, h, j, got, want*scale)
+			}
+			if math.Float32bits(got) != math.Float32bits(same[j]) {
+				t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, %s then Scale %v", dim, m, nq, h, j, got, single, same[j])
+			}
+		}
+	}
 }
 
 func TestWeightedRowSums(t *testing.T) {
@@ -138,7 +150,7 @@ func TestGroupKernelsMisusePanics(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				r := recover()
-				if r == nil || !startsWith(fmt.Sprint(r), "kernels: ") {
+				if r == nil || !strings.HasPrefix(fmt.Sprint(r), "kernels: ") {
 					t.Fatalf("panic %v, want one starting with \"kernels: \"", r)
 				}
 			}()
@@ -146,8 +158,6 @@ func TestGroupKernelsMisusePanics(t *testing.T) {
 		})
 	}
 }
-
-func startsWith(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
 
 func TestScoreRowsF16(t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
@@ -161,21 +171,9 @@ func TestScoreRowsF16(t *testing.T) {
 					dst, check := guarded(nq * m)
 					ScoreRowsF16(dst, rows, q, dim, scale)
 					check(t)
-					for h := range nq {
-						same := make([]float32, m)
-						DotRowsF16(same, rows, q[h*dim:(h+1)*dim])
-						Scale(same, scale)
-						for j := range m {
-							got := dst[h*m+j]
-							want, mag := refDot(f64(wide[j*dim:(j+1)*dim]), q[h*dim:(h+1)*dim])
-							if !closeRel(got, want*scale, mag*scale, dotTol(dim)) {
-								t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, want %v", dim, m, nq, h, j, got, want*scale)
-							}
-							if math.Float32bits(got) != math.Float32bits(same[j]) {
-								t.Fatalf("dim=%d m=%d nq=%d: query %d row %d = %v, DotRowsF16 then Scale %v", dim, m, nq, h, j, got, same[j])
-							}
-						}
-					}
+					checkGroupScores(t, "DotRowsF16", dst, wide, q, dim, m, nq, scale, func(same, qh []float32) {
+						DotRowsF16(same, rows, qh)
+					})
 				}
 			}
 		}
