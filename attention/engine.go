@@ -240,11 +240,15 @@ func (e *Engine) addToken(layer, g, pos int, k, v []float32) {
 }
 
 // collectAll makes every head of group g read tokens 0..n-1.
-func (e *Engine) collectAll(layer, g, n int) {
+func (e *Engine) collectAll(layer, g, n int) { e.collectRange(layer, g, 0, n) }
+
+// collectRange makes every head of group g read tokens lo..n-1, in one
+// pass for the whole group (attendGroup).
+func (e *Engine) collectRange(layer, g, lo, n int) {
 	c := e.cfg
 	slotOf := e.slotOf[layer*c.KVHeads+g]
 	slots := e.slots[g][:0]
-	for p := range n {
+	for p := lo; p < n; p++ {
 		slots = append(slots, slotOf[p])
 	}
 	e.slots[g] = slots
@@ -254,7 +258,7 @@ func (e *Engine) collectAll(layer, g, n int) {
 		if e.inPlace() {
 			rows = append(rows, slots...)
 		} else {
-			for i := range n {
+			for i := range n - lo {
 				rows = append(rows, i)
 			}
 		}

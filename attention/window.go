@@ -76,31 +76,7 @@ func (e *Engine) windowStart(n int) int {
 // collectWindow makes every head of group g read the tokens of the window
 // ending at position n−1 (collectAll without a window).
 func (e *Engine) collectWindow(layer, g, n int) {
-	lo := e.windowStart(n)
-	if lo == 0 {
-		e.collectAll(layer, g, n)
-		return
-	}
-	c := e.cfg
-	slotOf := e.slotOf[layer*c.KVHeads+g]
-	slots := e.slots[g][:0]
-	for p := lo; p < n; p++ {
-		slots = append(slots, slotOf[p])
-	}
-	e.slots[g] = slots
-	e.read(layer, g, n)
-	for h := g * c.GroupSize(); h < (g+1)*c.GroupSize(); h++ {
-		rows := e.rows[h][:0]
-		if e.inPlace() {
-			rows = append(rows, slots...)
-		} else {
-			for i := range n - lo {
-				rows = append(rows, i)
-			}
-		}
-		e.rows[h] = rows
-	}
-	e.shared[g] = true // every head of the group reads the window: one pass (attendGroup)
+	e.collectRange(layer, g, e.windowStart(n), n)
 }
 
 // selectWindow is the method's selection for head h restricted to the
