@@ -77,6 +77,7 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 		asJSON := fs.Bool("json", false, "print the table as JSON")
 		plotDir := fs.String("plot", "", "eval report: also draw the grid figures (score and PIM cost versus budget per task, length and RULER average; the needle heatmap) into `DIR`")
 		rowTokens := intFlag(fs, "row-tokens", 16, 1, maxCount, "K (or V) vectors per DRAM row for the row count")
+		batch := intFlag(fs, "batch", 0, 0, 64, "cells that decode at once, in lockstep, from each sample's shared prefill (0 = as many as fit in 4 GiB, at most 16; 1 = one cell after another)")
 		traces := fs.Bool("traces", false, "also record each answer's decode reads as a pim access trace, OUT/<length>/trace/<cell>/<task>/sample-NNNN.jsonl (for starc hw --trace and trace budget-table)")
 		af := addAttnFlags(fs, 0)
 		seed := fs.Lookup("seed")
@@ -102,7 +103,7 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 				return usagef("--out: a run directory is required")
 			}
 			if prepare {
-				for _, name := range []string{"methods", "budgets", "scorer", "kv", "layout", "data", "json", "traces"} {
+				for _, name := range []string{"methods", "budgets", "scorer", "kv", "layout", "data", "json", "traces", "batch"} {
 					if isSet(fs, name) {
 						return usagef("--%s does not apply to eval prepare (it only writes samples)", name)
 					}
@@ -167,7 +168,7 @@ generated token; then the mean per cell. The prompt is RULER's "base" template
 				return prepareSamples(ctx, e, *out, source, *lengths, taskList)
 			}
 			return runEval(ctx, e, l, af, evalRun{
-				out: *out, source: source, tasks: taskList, lengths: *lengths, cells: cells, rowTokens: *rowTokens, traces: *traces,
+				out: *out, source: source, tasks: taskList, lengths: *lengths, cells: cells, rowTokens: *rowTokens, traces: *traces, batch: *batch,
 				scorer: score.Scorer(*scorer), asJSON: *asJSON, config: taskrun.Config{
 					Model: modelFingerprint(l.dir), Data: dataName(*data), Seed: int64(*af.seed), Template: templateName(*chat),
 					Tasks: taskDirs(taskList), Lengths: *lengths, Depths: *depths, Samples: *samples, Cells: cells,
@@ -187,6 +188,7 @@ type evalRun struct {
 	cells     []eval.Cell
 	rowTokens int
 	traces    bool
+	batch     int // cells per lockstep batch (0 = from memory)
 	scorer    score.Scorer
 	asJSON    bool
 	config    taskrun.Config
@@ -201,7 +203,7 @@ func runEval(ctx context.Context, e *env, l *loaded, af *attnFlags, r evalRun) e
 		layout = pim.LayoutAttAcc
 	}
 	answerer, err := eval.NewAnswerer(l.model, eval.AnswerConfig{Base: af.config(l, 0), DenseLayers: *af.denseLayers,
-		Threads: *af.threads, PIM: *af.kv == "pim", Layout: layout, RowTokens: r.rowTokens, Trace: r.traces})
+		Threads: *af.threads, PIM: *af.kv == "pim", Layout: layout, RowTokens: r.rowTokens, Trace: r.traces, Batch: r.batch})
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,8 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{"sweep unknown method after a good one", sweep("--methods", "full,bogus"), "-methods"},
 		{"sweep empty method", sweep("--methods", "full,,starc"), "-methods"},
 		{"sweep batch out of range", sweep("--batch", "-1"), "-batch"},
+		{"eval batch above the cap", []string{"eval", "-m", noModel, "--out", existingDir, "--batch", "65"}, "-batch"},
+		{"eval prepare takes no batch", []string{"eval", "-m", noModel, "--out", existingDir, "--batch", "2", "prepare"}, "-batch"},
 		{"sweep negative budget", sweep("--budgets", "128,-1"), "-budgets"},
 		{"sweep budget not a number", sweep("--budgets", "128,lots"), "-budgets"},
 		// item 8: what cannot be scored is refused up front
