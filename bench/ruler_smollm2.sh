@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # ruler_smollm2.sh: issue 8's recorded results on SmolLM2-135M-Instruct.
 #
-#   bash bench/ruler_smollm2.sh [tasks|heatmap|all] [RUN_ROOT]
+#   bash bench/ruler_smollm2.sh [tasks|heatmap|grid|all] [RUN_ROOT]
 #
 # tasks:   RULER's 11 synthetic tasks at 2K and 4K, 10 samples per task and length, full
 #          attention and starc, quest, topk and streaming at budget 256, KV cache in the PIM device.
 # heatmap: niah_single_2 at 10 needle depths × 1K/2K/4K/8K, 5 samples each, full and starc-256.
+# grid:    the 11 tasks at 2K and 4K, 20 samples per task and length, all seven methods at budgets
+#          128, 256 and 512 (19 cells, decoded in lockstep batches from each sample's prefill):
+#          roughly 7 hours on 2 quiet cores; it resumes where it stopped.
 #
 # The runs go to RUN_ROOT (default /work/runs, outside the repository: the prediction files hold
 # every prompt) and resume when rerun; the tables go to bench/results/ruler-smollm2-*.md with the
@@ -58,5 +61,8 @@ heatmap|all)
 	record heatmap --tasks niah_single_2 --depths 0,11,22,33,44,56,67,78,89,100 --lengths 1024,2048,4096,8192 \
 		--samples 5 --methods full,starc --budgets 256 ;;
 tasks) ;;
-*) echo "usage: $0 [tasks|heatmap|all] [RUN_ROOT]" >&2; exit 2 ;;
+grid)
+	record grid --lengths 2048,4096 --samples 20 --methods full,starc,quest,quest-kernel,topk,sparq,streaming \
+		--budgets 128,256,512 ;;
+*) echo "usage: $0 [tasks|heatmap|grid|all] [RUN_ROOT]" >&2; exit 2 ;;
 esac
