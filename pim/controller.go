@@ -114,39 +114,53 @@ func (c *Controller) Run(reqs []Request) int64 {
 	if len(reqs) == 0 {
 		return 0
 	}
-	pos := 0
+	c.run(reqs, 0, len(reqs))
+	return c.clk - start
+}
+
+// run is Run resumed at request pos, where an earlier run stopped: it
+// admits reqs[pos:] and ticks, and returns when it is about to admit
+// reqs[stop] with room in the queue (stop < len(reqs)), or when everything
+// has issued and the queues are empty (stop == len(reqs)). The machine's
+// state at such a stop is a function of reqs[:stop] alone, which is what
+// lets the segment memo (segmemo.go) resume a run from a remembered state.
+func (c *Controller) run(reqs []Request, pos, stop int) {
 	for {
 		for len(c.queue)+len(c.twins)-c.twinHead < c.cap && pos < len(reqs) {
+			if pos == stop {
+				return
+			}
 			r := reqs[pos]
 			e := entry{req: r, p: c.dev.pathOf(r.Addr), seq: pos}
 			e.work = workKey(r, e.p)
-			twin := false
-			if e.work != 0 {
-				for i := range c.queue {
-					if c.queue[i].work == e.work {
-						twin = true
-						break
-					}
-				}
-			}
-			if twin {
-				if c.twinHead > 0 && len(c.twins) == cap(c.twins) {
-					n := copy(c.twins, c.twins[c.twinHead:])
-					c.twins, c.twinHead = c.twins[:n], 0
-				}
-				c.twins = append(c.twins, e)
-			} else {
-				c.queue = append(c.queue, e)
-			}
+			c.admit(e)
 			pos++
 		}
 		if !c.tick() {
 			c.skip()
 		}
 		if pos == len(reqs) && len(c.queue) == 0 && len(c.twins) == c.twinHead && len(c.prio) == 0 {
-			return c.clk - start
+			return
 		}
 	}
+}
+
+// admit puts e in the queue, or beside it when an older queued entry is
+// its twin.
+func (c *Controller) admit(e entry) {
+	if e.work != 0 {
+		for i := range c.queue {
+			if c.queue[i].work == e.work {
+				if c.twinHead > 0 && len(c.twins) == cap(c.twins) {
+					n := copy(c.twins, c.twins[c.twinHead:])
+					c.twins, c.twinHead = c.twins[:n], 0
+				}
+				c.twins = append(c.twins, e)
+				return
+			}
+		}
+	}
+	c.queue = append(c.queue, e)
 }
 
 func slotKind(cmd Command) int {

@@ -38,7 +38,8 @@
 // the layer explicitly; a decode step is closed with EndStep, which returns
 // the step's StepReport (latency, energy, row activations, bytes fetched vs
 // used, command counts). Reads charge the command-level engine's cost of
-// the real access pattern (memoised by pattern); heads on different
+// the real access pattern (memoised by pattern shape, and by stretches of
+// the engine's run for new shapes: segmemo.go); heads on different
 // channels run in parallel and layers one after another, so a step's
 // latency is the sum over layers of the slowest channel. Writes and moves
 // charge WR/RD commands and energy but no latency.

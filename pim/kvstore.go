@@ -111,7 +111,10 @@ func (r *StepReport) Add(o StepReport) {
 // safe for concurrent use.
 //
 // Per-step latency comes from the command-level engine run on each read's
-// real access pattern (memoised by pattern); reads of different KV heads run
+// real access pattern (memoised by pattern shape, and a pattern met for the
+// first time runs through the segment memo, segmemo.go, which simulates
+// only the stretches of its request stream not met before: the same cycles
+// and commands); reads of different KV heads run
 // on different channels in parallel, layers one after another.
 type KVStore struct {
 	spec     Spec
@@ -130,7 +133,8 @@ type KVStore struct {
 	touched []int   // groups of the current read
 	key     []byte
 	cache   map[string]patternCost
-	sim     *simulator // reused by every pattern the cache misses
+	sim     *simulator   // reused by every pattern the cache misses
+	memo    *segmentMemo // the engine's runs, segment by segment
 	tmp     []uint16
 
 	step      int
@@ -370,7 +374,8 @@ func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 }
 
 // patternCost returns the engine's cost of reading the sorted groups,
-// memoised by the pattern's shape (see patternKey).
+// memoised by the pattern's shape (see patternKey); a new shape goes
+// through the segment memo (segmemo.go).
 func (s *KVStore) patternCost(groups []int) patternCost {
 	if len(groups) == 0 {
 		return patternCost{}
@@ -380,9 +385,9 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 		return c
 	}
 	if s.sim == nil {
-		s.sim = newSimulator(s.spec)
+		s.sim, s.memo = newSimulator(s.spec), newSegmentMemo()
 	}
-	c := s.pl.simulateOn(s.sim, groups, s.queries)
+	c := s.pl.simulateMemo(s.sim, s.memo, groups, s.queries)
 	for cmd := Command(0); cmd < numCommands; cmd++ {
 		c.energyPJ += float64(c.n[cmd]) * CommandEnergyPJ(s.spec, cmd, s.queries)
 	}

@@ -1,0 +1,133 @@
+package pim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// starcLikeGroups is a STARC-like selection over n groups: scattered
+// clusters of one or two groups, then the recent groups.
+func starcLikeGroups(rng *rand.Rand, n int) []int {
+	var g []int
+	recent := min(n, 8+rng.IntN(20))
+	for x := 0; x < n-recent; x += 1 + rng.IntN(6) {
+		for run := 1 + rng.IntN(2); run > 0 && x < n-recent; run-- {
+			g = append(g, x)
+			x++
+		}
+	}
+	for x := n - recent; x < n; x++ {
+		g = append(g, x)
+	}
+	return g
+}
+
+// The segment memo gives what the engine gives on a fresh device, cycle
+// for cycle and command for command: one memo reads a long mix of
+// randomised sparse patterns, STARC-like ones, repeats and full reads long
+// enough to meet refreshes (so that it both hits and misses, and meets
+// refreshes inside segments it remembered without one), for the shapes the
+// controller parity test uses. The engine is itself held to the reference
+// scheduler (TestControllerMatchesReference) and to Ramulator2 (parity_test).
+func TestSegmentMemoMatchesEngine(t *testing.T) {
+	for _, c := range []struct {
+		spec      Spec
+		headDim   int
+		maxTokens int
+		queries   int
+	}{
+		{HBM3PIM(true), 64, 2100, 3},   // SmolLM2, GQA layout
+		{HBM3PIM(true), 64, 8200, 3},   // SmolLM2 at 8K
+		{HBM3PIM(true), 64, 9000, 1},   // AttAcc layout, long context
+		{HBM3PIM(false), 128, 4096, 4}, // nCCDAB 4, two columns per token
+		{HBM3PIM(true), 256, 3000, 2},
+	} {
+		name := fmt.Sprintf("%s/dim%d/tokens%d/q%d", c.spec.Name, c.headDim, c.maxTokens, c.queries)
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(c.headDim), uint64(c.maxTokens)))
+			pl := newPlacement(c.spec, c.headDim, c.maxTokens)
+			groups := ceilDiv(c.maxTokens, pl.g.partitions)
+			m, memo := newSimulator(c.spec), newSegmentMemo()
+			var seen [][]int
+			n := 400
+			if testing.Short() {
+				n = 100
+			}
+			for i := range n {
+				ctx := 1 + rng.IntN(groups)
+				var g []int
+				switch r := rng.IntN(20); {
+				case r < 8:
+					g = starcLikeGroups(rng, ctx)
+				case r < 16:
+					g = randomGroups(rng, ctx)
+				case r < 18 && len(seen) > 0:
+					g = seen[rng.IntN(len(seen))]
+				default:
+					for x := range ctx {
+						g = append(g, x)
+					}
+				}
+				if len(g) == 0 {
+					continue
+				}
+				seen = append(seen, g)
+				d := NewDevice(c.spec)
+				var cnt CommandCounter
+				d.AddObserver(&cnt)
+				want := NewController(d).Run(pl.requests(g, c.queries))
+				got := pl.simulateMemo(m, memo, g, c.queries)
+				if got.cycles != want || got.n != cnt.N {
+					t.Fatalf("read %d (groups %v): %d cycles %v, engine %d cycles %v", i, g, got.cycles, got.n, want, cnt.N)
+				}
+			}
+			t.Logf("%d segment hits, %d misses, %d states", memo.hits, memo.misses, len(memo.states))
+			if memo.hits == 0 {
+				t.Errorf("the memo never hit")
+			}
+		})
+	}
+}
+
+// BenchmarkSegmentMemo times the segment memo against the engine on
+// STARC-like reads of a SmolLM2-shaped store at a 2048-token context (as
+// BenchmarkSparseReadEngine), each read a new pattern, in alternation, and
+// reports each one's CPU time per read once the memo is warm.
+func BenchmarkSegmentMemo(b *testing.B) {
+	s := HBM3PIM(true)
+	pl := newPlacement(s, 64, 2112)
+	rng := rand.New(rand.NewPCG(3, 4))
+	m, memo := newSimulator(s), newSegmentMemo()
+	for range 2000 { // warm the memo
+		pl.simulateMemo(m, memo, starcLikeGroups(rng, 128), 3)
+	}
+	patterns := make([][]int, 200)
+	for i := range patterns {
+		patterns[i] = starcLikeGroups(rng, 128)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sim := newSimulator(s)
+	var eng, fast time.Duration
+	h0, m0 := memo.hits, memo.misses
+	for b.Loop() {
+		for _, g := range patterns {
+			t0 := threadCPUTime()
+			want := pl.simulateOn(sim, g, 3)
+			t1 := threadCPUTime()
+			got := pl.simulateMemo(m, memo, g, 3)
+			t2 := threadCPUTime()
+			if got.cycles != want.cycles || got.n != want.n {
+				b.Fatalf("groups %v: %d cycles %v, engine %d cycles %v", g, got.cycles, got.n, want.cycles, want.n)
+			}
+			eng, fast = eng+t1-t0, fast+t2-t1
+		}
+	}
+	n := float64(b.N * len(patterns))
+	b.ReportMetric(float64(eng.Microseconds())/n, "engine-cpu-µs/read")
+	b.ReportMetric(float64(fast.Microseconds())/n, "cpu-µs/read")
+	b.ReportMetric(float64(memo.hits-h0)/float64(memo.hits-h0+memo.misses-m0), "hit-rate")
+}
