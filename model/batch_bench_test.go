@@ -10,13 +10,19 @@ import (
 
 	"starc/attention"
 	"starc/model"
+	"starc/pim"
 )
 
 // BenchmarkBatchDecode measures aggregate decode throughput of SmolLM2-135M
 // (2 threads) at a 2048-token context, with full attention (the issue's
 // setting) and with STARC at a budget of 256, and at a 512-token context
 // with full attention: "forward" is one sequence through Forward (today's
-// path), "batchB" is B sequences through one Batch step. The prompt is
+// path), "batchB" is B sequences through one Batch step. The KV cache is
+// attention.Dense's float32 rows, or with "-pim" in the name the PIM
+// device's FP16 cells (every command's default store), one device per
+// sequence, each closing its step's accounting (EndStep) after every
+// token as the commands do; full attention skips two dense layers as the
+// sparse methods do (the layers are all dense anyway). The prompt is
 // prefilled once per context and every sequence restored from its
 // snapshot; each decodes up to 64 tokens past the prompt before it is
 // restored again, outside the timer, and its first step after a restore
@@ -33,23 +39,40 @@ func BenchmarkBatchDecode(b *testing.B) {
 		context int
 		method  string
 		budget  int
-	}{{2048, "full", 0}, {2048, "starc", 256}, {512, "full", 0}} {
-		name := fmt.Sprintf("ctx%d/%s", c.context, c.method)
+		device  bool
+	}{{2048, "full", 0, false}, {2048, "full", 0, true}, {2048, "starc", 256, false}, {2048, "starc", 256, true}, {512, "full", 0, false}} {
+		name := fmt.Sprintf("ctx%d", c.context)
+		if c.device {
+			name += "-pim"
+		}
+		name += "/" + c.method
 		if c.budget > 0 {
 			name += fmt.Sprintf("-%d", c.budget)
 		}
 		b.Run(name, func(b *testing.B) {
-			benchmarkBatchDecode(b, m, c.context, ahead, threads, c.method, c.budget)
+			benchmarkBatchDecode(b, m, c.context, ahead, threads, c.method, c.budget, c.device)
 		})
 	}
 }
 
-func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads int, method string, budget int) {
+func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads int, method string, budget int, device bool) {
 	prompt := make([]int, context)
 	for i := range prompt {
 		prompt[i] = 100 + i%1000
 	}
-	src, err := model.NewState(m, model.StateOptions{MaxTokens: context, Threads: threads})
+	capacity := context + ahead + 1 // a restore, one untimed step, then ahead timed ones
+	// newStore is a state's KV store: nil (Dense) or a device of its own.
+	newStore := func() attention.Store {
+		if !device {
+			return nil
+		}
+		d, err := attention.NewPIM(pim.HBM3PIM(true), m.AttentionConfig(capacity), pim.LayoutGQA)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	src, err := model.NewState(m, model.StateOptions{MaxTokens: capacity, Threads: threads, Store: newStore(), Forkable: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +84,6 @@ func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads 
 	if err != nil {
 		b.Fatal(err)
 	}
-	capacity := context + ahead + 1 // a restore, one untimed step, then ahead timed ones
 	newStates := func(n, threads int) []*model.State {
 		states := make([]*model.State, n)
 		for i := range states {
@@ -72,12 +94,21 @@ func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads 
 				b.Fatal(err)
 			}
 			states[i], err = model.NewState(m, model.StateOptions{MaxTokens: capacity, Threads: threads,
-				PrefillBlock: 1, Method: meth, DenseLayers: 2})
+				PrefillBlock: 1, Method: meth, DenseLayers: 2, Store: newStore()})
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 		return states
+	}
+	// endSteps closes the step of every device store (as the commands do
+	// after each token); nothing for Dense.
+	endSteps := func(states []*model.State) {
+		for _, st := range states {
+			if d, ok := st.Store().(*attention.PIM); ok {
+				d.EndStep()
+			}
+		}
 	}
 	closeAll := func(states []*model.State) {
 		for _, st := range states {
@@ -102,11 +133,13 @@ func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads 
 				if _, err := m.Forward(one[0], 200); err != nil { // STARC clusters here: not a steady step
 					b.Fatal(err)
 				}
+				endSteps(one)
 				cpu.resume(b)
 			}
 			if _, err := m.Forward(one[0], 200); err != nil {
 				b.Fatal(err)
 			}
+			endSteps(one)
 		}
 		cpu.pause(b)
 		reportThroughput(b, 1, cpu.total)
@@ -132,11 +165,13 @@ func benchmarkBatchDecode(b *testing.B, m *model.Model, context, ahead, threads 
 					if _, err := batch.Forward(states[:size], tokens[:size]); err != nil {
 						b.Fatal(err)
 					}
+					endSteps(states[:size])
 					cpu.resume(b)
 				}
 				if _, err := batch.Forward(states[:size], tokens[:size]); err != nil {
 					b.Fatal(err)
 				}
+				endSteps(states[:size])
 			}
 			cpu.pause(b)
 			reportThroughput(b, size, cpu.total)
