@@ -27,6 +27,8 @@ type Engine struct {
 	method Method
 	pool   *kernels.Pool
 
+	selectsAll bool // method is full: every head selects every token (in the window)
+
 	slotOf [][]int // [layer*KVHeads+g][pos] physical slot of token pos
 
 	// Decode scratch, sized once.
@@ -63,6 +65,7 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 		return nil, fmt.Errorf("attention: %d query heads per KV head (at most 64 supported)", cfg.GroupSize())
 	}
 	e := &Engine{cfg: cfg, store: store, method: method, pool: pool}
+	_, e.selectsAll = method.(full)
 	e.view, _ = store.(viewer)
 	if e.view == nil {
 		e.half, _ = store.(halfViewer)
@@ -193,11 +196,14 @@ func (e *Engine) Decode(layer, pos int, q, k, v, out []float32) {
 		panic(fmt.Sprintf("attention: position %d exceeds capacity %d", pos, c.MaxTokens))
 	}
 	sparse := layer >= c.DenseLayers
+	// Full attention selects every token: with nobody watching the
+	// selections (OnSelect, the quality meter) that is a dense layer's read.
+	selecting := sparse && !(e.selectsAll && e.onSelect == nil && e.metrics == nil)
 	e.decoding, e.fork.decoded = true, true
 	for g := range c.KVHeads {
 		e.shared[g] = false
 		e.addToken(layer, g, pos, k[g*hd:(g+1)*hd], v[g*hd:(g+1)*hd])
-		if !sparse {
+		if !selecting {
 			e.collectWindow(layer, g, n)
 			continue
 		}
