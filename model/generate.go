@@ -28,7 +28,14 @@ type Stats struct {
 	DecodeTokS      float64 `json:"decode_tok_s"`
 	StoppedAtEOS    bool    `json:"stopped_at_eos"`
 
-	forwards int // decode forward passes timed in DecodeSeconds
+	// CPU seconds the whole process used during each phase, all threads
+	// (0 where the platform has no per-process CPU clock). On a shared
+	// machine they exclude the time other processes held the cores.
+	PrefillCPUSeconds float64 `json:"prefill_cpu_s"`
+	DecodeCPUSeconds  float64 `json:"decode_cpu_s"`
+
+	forwards       int           // decode forward passes timed in DecodeSeconds
+	decodeCPUStart time.Duration // processCPU() when decoding began
 }
 
 // Generate prefills prompt into a fresh state and then samples up to
@@ -51,13 +58,15 @@ func Generate(ctx context.Context, m *Model, st *State, prompt []int, opt Genera
 	if sampler == nil {
 		sampler = NewSampler(0, 0, 1, 0)
 	}
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), processCPU()
 	logits, err := m.prefillPrompt(ctx, st, prompt, opt.PrefillProgress)
 	if err != nil {
 		return stats, err
 	}
 	stats.PrefillSeconds = time.Since(t0).Seconds()
-	t1 := time.Now()
+	t1, cpu1 := time.Now(), processCPU()
+	stats.PrefillCPUSeconds = (cpu1 - cpu0).Seconds()
+	stats.decodeCPUStart = cpu1
 	for stats.GeneratedTokens < opt.MaxNew {
 		if err := ctx.Err(); err != nil {
 			return stats.finish(t1), err
@@ -102,6 +111,7 @@ func (m *Model) prefillPrompt(ctx context.Context, st *State, prompt []int, prog
 
 func (s Stats) finish(decodeStart time.Time) Stats {
 	s.DecodeSeconds = time.Since(decodeStart).Seconds()
+	s.DecodeCPUSeconds = (processCPU() - s.decodeCPUStart).Seconds()
 	if s.PrefillSeconds > 0 {
 		s.PrefillTokS = float64(s.PromptTokens) / s.PrefillSeconds
 	}

@@ -1,0 +1,18 @@
+//go:build unix
+
+package model
+
+import (
+	"syscall"
+	"time"
+)
+
+// processCPU is the CPU time (user + system) the process has used so far,
+// all threads together; 0 if the clock cannot be read.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
