@@ -387,7 +387,12 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 	if s.sim == nil {
 		s.sim, s.memo = newSimulator(s.spec), newSegmentMemo()
 	}
-	c := s.pl.simulateMemo(s.sim, s.memo, groups, s.queries)
+	var c patternCost
+	if s.memo != nil {
+		c = s.pl.simulateMemo(s.sim, s.memo, groups, s.queries)
+	} else { // the engine alone (benchmarks)
+		c = s.pl.simulateOn(s.sim, groups, s.queries)
+	}
 	for cmd := Command(0); cmd < numCommands; cmd++ {
 		c.energyPJ += float64(c.n[cmd]) * CommandEnergyPJ(s.spec, cmd, s.queries)
 	}

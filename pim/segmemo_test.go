@@ -3,6 +3,7 @@ package pim
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -130,4 +131,85 @@ func BenchmarkSegmentMemo(b *testing.B) {
 	b.ReportMetric(float64(eng.Microseconds())/n, "engine-cpu-µs/read")
 	b.ReportMetric(float64(fast.Microseconds())/n, "cpu-µs/read")
 	b.ReportMetric(float64(memo.hits-h0)/float64(memo.hits-h0+memo.misses-m0), "hit-rate")
+}
+
+// BenchmarkChargeTrace replays the reads of a recorded access trace
+// (STARC_PIM_TRACE: a file written by starc generate --trace) through two
+// KV stores of the trace's shape, one charging with the segment memo and
+// one with the engine alone, read by read in alternation, and reports
+// each one's CPU time per read and per decode step, the segment hit rate,
+// and checks that both charge the same. Skipped without a trace.
+func BenchmarkChargeTrace(b *testing.B) {
+	path := os.Getenv("STARC_PIM_TRACE")
+	if path == "" {
+		b.Skip("STARC_PIM_TRACE not set")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := ReadTrace(f)
+	f.Close()
+	if err != nil {
+		b.Fatalf("%s: %v", path, err)
+	}
+	h := tr.Header
+	layout := LayoutGQA
+	if h.Layout == LayoutAttAcc.String() {
+		layout = LayoutAttAcc
+	}
+	shape := KVShape{Layers: h.Layers, KVHeads: h.KVHeads, QueryHeads: h.QueryHeads, HeadDim: h.HeadDim, MaxTokens: h.MaxTokens}
+	newStore := func(memo bool) *KVStore {
+		st, err := NewKVStore(HBM3PIM(true), shape, layout)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.sim = newSimulator(st.spec)
+		if memo {
+			st.memo = newSegmentMemo()
+		}
+		return st
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var eng, fast time.Duration
+	var reads, steps int64
+	var memo *segmentMemo
+	vec := make([]float32, shape.HeadDim)
+	var slots []int
+	for b.Loop() {
+		withMemo, engine := newStore(true), newStore(false)
+		memo = withMemo.memo
+		for _, step := range tr.Steps {
+			for _, r := range step.Reads {
+				slots = slots[:0]
+				for _, rc := range r.Rows {
+					for s := rc.Row * h.TokensPerRow; s < rc.Row*h.TokensPerRow+rc.Tokens; s++ {
+						slots = append(slots, s)
+					}
+				}
+				for _, st := range []*KVStore{withMemo, engine} {
+					for s := st.Len(r.Layer, r.KVHead); s < r.Context; s++ {
+						st.Write(r.Layer, r.KVHead, s, vec, vec)
+					}
+				}
+				t0 := threadCPUTime()
+				engine.Charge(r.Layer, r.KVHead, slots)
+				t1 := threadCPUTime()
+				withMemo.Charge(r.Layer, r.KVHead, slots)
+				t2 := threadCPUTime()
+				eng, fast = eng+t1-t0, fast+t2-t1
+				reads++
+			}
+			if got, want := withMemo.EndStep(), engine.EndStep(); got != want {
+				b.Fatalf("step %d: memo charges %+v, engine %+v", step.Step, got, want)
+			}
+			steps++
+		}
+	}
+	b.ReportMetric(float64(eng.Microseconds())/float64(reads), "engine-cpu-µs/read")
+	b.ReportMetric(float64(fast.Microseconds())/float64(reads), "cpu-µs/read")
+	b.ReportMetric(float64(eng.Microseconds())/float64(steps)/1000, "engine-cpu-ms/step")
+	b.ReportMetric(float64(fast.Microseconds())/float64(steps)/1000, "cpu-ms/step")
+	b.ReportMetric(float64(memo.hits)/float64(max(memo.hits+memo.misses, 1)), "hit-rate")
 }
