@@ -32,13 +32,14 @@ type Engine struct {
 	slotOf [][]int // [layer*KVHeads+g][pos] physical slot of token pos
 
 	// Decode scratch, sized once.
-	sel    [][]int     // [QueryHeads] positions chosen by each head
-	mark   []uint64    // [MaxTokens] bit i set when head i of the group chose pos
-	slots  [][]int     // [KVHeads] slots read this step, in position order
-	rows   [][]int     // [QueryHeads] rows of the head's K/V source it attends to
-	shared []bool      // [KVHeads] every head of group g reads the same rows this step (collectAll)
-	gK, gV [][]float32 // [KVHeads][MaxTokens*HeadDim] vectors copied out of a store with no view
-	from   []int       // Move scratch
+	sel             [][]int     // [QueryHeads] positions chosen by each head
+	mark            []uint64    // [MaxTokens] bit i set when head i of the group chose pos
+	slots           [][]int     // [KVHeads] slots read this step, in position order (in slotBuf, or a range of slotOf)
+	rows            [][]int     // [QueryHeads] rows of the head's K/V source it attends to (in rowBuf, or slots)
+	slotBuf, rowBuf [][]int     // [KVHeads], [QueryHeads] the lists' own storage, MaxTokens each
+	shared          []bool      // [KVHeads] every head of group g reads the same rows this step (collectAll)
+	gK, gV          [][]float32 // [KVHeads][MaxTokens*HeadDim] vectors copied out of a store with no view
+	from            []int       // Move scratch
 
 	// The attention task, set before each parallel run.
 	task attendTask
@@ -79,14 +80,14 @@ func NewEngine(cfg Config, store Store, method Method, pool *kernels.Pool) (*Eng
 	for i := range nGroups {
 		e.slotOf[i] = make([]int, cfg.MaxTokens)
 	}
-	e.sel, e.rows = make([][]int, cfg.QueryHeads), make([][]int, cfg.QueryHeads)
+	e.sel, e.rows, e.rowBuf = make([][]int, cfg.QueryHeads), make([][]int, cfg.QueryHeads), make([][]int, cfg.QueryHeads)
 	for h := range cfg.QueryHeads {
-		e.sel[h], e.rows[h] = make([]int, 0, cfg.MaxTokens), make([]int, 0, cfg.MaxTokens)
+		e.sel[h], e.rowBuf[h] = make([]int, 0, cfg.MaxTokens), make([]int, 0, cfg.MaxTokens)
 	}
 	e.mark = make([]uint64, cfg.MaxTokens)
-	e.slots, e.shared = make([][]int, cfg.KVHeads), make([]bool, cfg.KVHeads)
+	e.slots, e.slotBuf, e.shared = make([][]int, cfg.KVHeads), make([][]int, cfg.KVHeads), make([]bool, cfg.KVHeads)
 	for g := range cfg.KVHeads {
-		e.slots[g] = make([]int, 0, cfg.MaxTokens)
+		e.slotBuf[g] = make([]int, 0, cfg.MaxTokens)
 	}
 	if !e.inPlace() {
 		e.gK, e.gV = make([][]float32, cfg.KVHeads), make([][]float32, cfg.KVHeads)
@@ -249,24 +250,22 @@ func (e *Engine) addToken(layer, g, pos int, k, v []float32) {
 func (e *Engine) collectAll(layer, g, n int) { e.collectRange(layer, g, 0, n) }
 
 // collectRange makes every head of group g read tokens lo..n-1, in one
-// pass for the whole group (attendGroup).
+// pass for the whole group (attendGroup). The slots read are the slot
+// map's own entries for those tokens, and with a store read in place they
+// are every head's rows too: nothing is copied.
 func (e *Engine) collectRange(layer, g, lo, n int) {
 	c := e.cfg
-	slotOf := e.slotOf[layer*c.KVHeads+g]
-	slots := e.slots[g][:0]
-	for p := lo; p < n; p++ {
-		slots = append(slots, slotOf[p])
-	}
+	slots := e.slotOf[layer*c.KVHeads+g][lo:n:n]
 	e.slots[g] = slots
 	e.read(layer, g, n)
 	for h := g * c.GroupSize(); h < (g+1)*c.GroupSize(); h++ {
-		rows := e.rows[h][:0]
 		if e.inPlace() {
-			rows = append(rows, slots...)
-		} else {
-			for i := range n - lo {
-				rows = append(rows, i)
-			}
+			e.rows[h] = slots
+			continue
+		}
+		rows := e.rowBuf[h][:0]
+		for i := range n - lo {
+			rows = append(rows, i)
 		}
 		e.rows[h] = rows
 	}
@@ -297,9 +296,9 @@ func (e *Engine) collectSelected(layer, g, n int) {
 		}
 	}
 	slotOf := e.slotOf[layer*c.KVHeads+g]
-	slots := e.slots[g][:0]
+	slots := e.slotBuf[g][:0]
 	for h := g * gs; h < (g+1)*gs; h++ {
-		e.rows[h] = e.rows[h][:0]
+		e.rows[h] = e.rowBuf[h][:0]
 	}
 	for p, m := range mark {
 		if m == 0 {
