@@ -15,8 +15,19 @@ The selections are the masks the released selection functions return
 (cluster_heavy_hitter_mask, local_heavy_hitter_mask), recorded by wrapping
 the module-level function the released forward calls; nothing else of the
 released code is altered here (see prepare_ref.sh for the file changes).
+
+Resumable: every --checkpoint-every decode steps the run saves its whole
+state (the cache tuples the released forwards return, which hold all of
+their per-layer state; the NLLs so far; the length of sel.bin) to
+ckpt.pt in --out (written to ckpt.pt.tmp, then renamed). Started again with
+the same arguments, it resumes from that checkpoint: sel.bin is cut back to
+the recorded length and the decode loop continues at the next step. A
+checkpoint made with other arguments or ids is refused. ckpt.pt is removed
+when the run completes. --stop-after N ends the run (with a checkpoint)
+after N predictions, to test resumption.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -42,6 +53,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--gen", type=int, default=0, help="instead of perplexity: prefill all of --ids, generate N tokens greedily")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--checkpoint-every", type=int, default=64, help="decode steps between checkpoints (0: none)")
+    ap.add_argument("--stop-after", type=int, default=0, help="stop (with a checkpoint) after N predictions")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     flash_attn_cpu.install()
@@ -59,14 +72,14 @@ def main():
     ctx = a.prefill + a.max_tokens
     rec_bytes = (ctx + 7) // 8
     os.makedirs(a.out, exist_ok=True)
-    fsel = open(os.path.join(a.out, "sel.bin"), "wb") if a.method != "full" else None
+    sel = {"f": None}  # the open sel.bin; opened once it is known whether the run resumes
 
     def record(mask):
         # mask: [1, H_q, 1, L] bool, L = tokens cached at this step
         m = mask[0, :, 0, :].cpu().numpy()
         for h in range(m.shape[0]):
             b = np.packbits(m[h], bitorder="little")
-            fsel.write(b.tobytes() + bytes(rec_bytes - b.size))
+            sel["f"].write(b.tobytes() + bytes(rec_bytes - b.size))
 
     class Args:
         token_budget = a.budget
@@ -101,40 +114,82 @@ def main():
         qa.enable_quest_attention_eval(model, Args)
 
     ids = [int(x) for x in open(a.ids).read().split()]
+    sel_path = os.path.join(a.out, "sel.bin")
     if a.gen:
-        return generate(a, model, ids, fsel)
+        sel["f"] = open(sel_path, "wb") if a.method != "full" else None
+        return generate(a, model, ids, sel["f"])
     ids = ids[:ctx]
     assert len(ids) == ctx, f"{a.ids} has {len(ids)} ids, need {ctx}"
+    run_key = {"ref": os.path.abspath(a.ref), "method": a.method, "budget": a.budget, "model": os.path.abspath(a.model),
+               "prefill": a.prefill, "max_tokens": a.max_tokens, "threads": a.threads,
+               "ids_sha256": hashlib.sha256(" ".join(map(str, ids)).encode()).hexdigest()}
     x = torch.tensor([ids])
-    nlls = []
 
     def nll(logits, target):
         lp = torch.log_softmax(logits.double(), dim=-1)
         return -lp[target].item()
 
-    t0 = time.time()
+    ckpt_path = os.path.join(a.out, "ckpt.pt")
+
+    def save_checkpoint(next_i, nlls, pkv, cpu):
+        if sel["f"]:
+            sel["f"].flush()
+            os.fsync(sel["f"].fileno())
+        state = {"key": run_key, "next_i": next_i, "nlls": nlls, "pkv": pkv, "cpu_seconds": cpu,
+                 "sel_bytes": sel["f"].tell() if sel["f"] else 0}
+        torch.save(state, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+
+    t0, c0 = time.time(), time.process_time()
+    cpu_before = 0.0  # process CPU seconds of earlier segments of a resumed run
+    resumed_at = None
     with torch.no_grad():
-        out = model(x[:, : a.prefill], use_cache=True)
-        pkv = out.past_key_values
-        nlls.append(nll(out.logits[0, -1], ids[a.prefill]))
-        for i in range(a.prefill, ctx - 1):
+        if os.path.exists(ckpt_path):
+            st = torch.load(ckpt_path)
+            if st["key"] != run_key:
+                sys.exit(f"{ckpt_path}: checkpoint of another run ({st['key']}), not {run_key}; remove it or use another --out")
+            pkv, nlls, start, cpu_before = st["pkv"], st["nlls"], st["next_i"], st["cpu_seconds"]
+            resumed_at = len(nlls)
+            if a.method != "full":
+                sel["f"] = open(sel_path, "r+b")
+                sel["f"].truncate(st["sel_bytes"])
+                sel["f"].seek(st["sel_bytes"])
+            print(f"{a.method} {a.budget}: resuming at {len(nlls)}/{a.max_tokens} from {ckpt_path}", file=sys.stderr, flush=True)
+        else:
+            sel["f"] = open(sel_path, "wb") if a.method != "full" else None
+            out = model(x[:, : a.prefill], use_cache=True)
+            pkv = out.past_key_values
+            nlls = [nll(out.logits[0, -1], ids[a.prefill])]
+            start = a.prefill
+        for i in range(start, ctx - 1):
             out = model(x[:, i : i + 1], past_key_values=pkv, use_cache=True)
             pkv = out.past_key_values
             nlls.append(nll(out.logits[0, -1], ids[i + 1]))
             if len(nlls) % 128 == 0:
                 print(f"{a.method} {a.budget}: {len(nlls)}/{a.max_tokens} ppl {math.exp(sum(nlls)/len(nlls)):.4f} "
-                      f"{time.time()-t0:.0f}s", file=sys.stderr, flush=True)
-    if fsel:
-        fsel.close()
+                      f"{time.time()-t0:.0f}s cpu {cpu_before + time.process_time() - c0:.0f}s", file=sys.stderr, flush=True)
+            done = i + 1 == ctx - 1
+            if not done and a.stop_after and len(nlls) >= a.stop_after:
+                save_checkpoint(i + 1, nlls, pkv, cpu_before + time.process_time() - c0)
+                print(f"{a.method} {a.budget}: stopped at {len(nlls)}/{a.max_tokens}, checkpoint {ckpt_path}", file=sys.stderr)
+                return
+            if not done and a.checkpoint_every and (i + 1 - a.prefill) % a.checkpoint_every == 0:
+                save_checkpoint(i + 1, nlls, pkv, cpu_before + time.process_time() - c0)
+    if sel["f"]:
+        sel["f"].close()
     mean = sum(nlls) / len(nlls)
     import transformers
     meta = {"method": a.method, "budget": a.budget, "prefill": a.prefill, "max_tokens": a.max_tokens,
             "ctx": ctx, "layers": n_layers, "query_heads": model.config.num_attention_heads,
             "decode_steps": ctx - 1 - a.prefill, "ppl": math.exp(mean), "mean_nll": mean,
-            "seconds": time.time() - t0, "torch": torch.__version__, "transformers": transformers.__version__}
+            "seconds_last_segment": time.time() - t0, "cpu_seconds": cpu_before + time.process_time() - c0,
+            "resumed_at_prediction": resumed_at, "threads": a.threads,
+            "torch": torch.__version__, "transformers": transformers.__version__}
     json.dump(meta, open(os.path.join(a.out, "meta.json"), "w"), indent=2)
     with open(os.path.join(a.out, "nll.txt"), "w") as f:
         f.write("\n".join(f"{v:.9g}" for v in nlls) + "\n")
+    if os.path.exists(ckpt_path):
+        os.remove(ckpt_path)
     print(json.dumps(meta, indent=2))
 
 
