@@ -133,8 +133,8 @@ type KVStore struct {
 	touched []int   // groups of the current read
 	key     []byte
 	cache   map[string]patternCost
-	sim     *simulator   // reused by every pattern the cache misses
-	memo    *segmentMemo // the engine's runs, segment by segment
+	engine  *sharedEngine // the part's engine and segment memo, shared by its stores
+	sim     *simulator    // set by benchmarks only: charge with the engine alone
 	tmp     []uint16
 
 	step      int
@@ -384,14 +384,14 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 	if c, ok := s.cache[string(s.key)]; ok {
 		return c
 	}
-	if s.sim == nil {
-		s.sim, s.memo = newSimulator(s.spec), newSegmentMemo()
-	}
 	var c patternCost
-	if s.memo != nil {
-		c = s.pl.simulateMemo(s.sim, s.memo, groups, s.queries)
-	} else { // the engine alone (benchmarks)
+	if s.sim != nil { // the engine alone (benchmarks)
 		c = s.pl.simulateOn(s.sim, groups, s.queries)
+	} else {
+		if s.engine == nil {
+			s.engine = sharedEngineFor(s.spec)
+		}
+		c = s.engine.cost(s.pl, groups, s.queries)
 	}
 	for cmd := Command(0); cmd < numCommands; cmd++ {
 		c.energyPJ += float64(c.n[cmd]) * CommandEnergyPJ(s.spec, cmd, s.queries)

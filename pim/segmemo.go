@@ -2,7 +2,7 @@ package pim
 
 import (
 	"encoding/binary"
-	"fmt"
+	"sync"
 )
 
 // The segment memo: the command-level engine's run over a request stream,
@@ -32,13 +32,42 @@ import (
 const segmentStride = 16
 
 // segmentMemoLimit bounds the remembered states and transitions; the memo
-// is emptied when either passes it (between two reads).
+// is emptied when either passes it (between two reads). A state takes
+// about 400 bytes and a transition about 300 (STARC's reads of SmolLM2),
+// so a full memo holds about 23 MB.
 const segmentMemoLimit = 1 << 15
+
+// sharedEngine is the engine and segment memo every KV store of one part
+// charges with (the memo's states and transitions depend on the part's
+// timing only), so that stores forked from one another, or one per
+// sequence, share what they have simulated.
+type sharedEngine struct {
+	mu   sync.Mutex
+	sim  *simulator
+	memo *segmentMemo
+}
+
+var sharedEngines sync.Map // Spec → *sharedEngine
+
+func sharedEngineFor(s Spec) *sharedEngine {
+	if e, ok := sharedEngines.Load(s); ok {
+		return e.(*sharedEngine)
+	}
+	e, _ := sharedEngines.LoadOrStore(s, &sharedEngine{sim: newSimulator(s), memo: newSegmentMemo()})
+	return e.(*sharedEngine)
+}
+
+// cost is placement p's simulateMemo on the shared engine.
+func (e *sharedEngine) cost(p placement, groups []int, q int) patternCost {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return p.simulateMemo(e.sim, e.memo, groups, q)
+}
 
 // segmentMemo remembers canonical states (by id) and the transitions
 // between them.
 type segmentMemo struct {
-	states  []memoState
+	states  []string // canonical states by id (their key: see canonical)
 	stateID map[string]uint32
 	trans   map[string]*memoTransition
 	initial uint32 // the state of a fresh device and controller, -1 until interned
@@ -55,28 +84,6 @@ type segmentMemo struct {
 }
 
 type readyRef struct{ level, i int32 }
-
-// memoState is a canonical state: rows are canonical names (-1: closed),
-// cycles relative to the stop's clock, sequence numbers relative to the
-// stop's position.
-type memoState struct {
-	openRow      []int32
-	queue, twins []memoEntry
-	ready        []memoReady
-	rows         int
-}
-
-type memoEntry struct {
-	cmd                 Command
-	pch, rank, bg, bank int8  // −1: all
-	row                 int32 // canonical name, −1: none
-	seq                 int32 // stop position − the entry's position
-}
-
-type memoReady struct {
-	slot  int32 // index into segmentMemo.readyIdx
-	delta int32 // earliest cycle − clock (> 0)
-}
 
 // memoTransition is one segment run from a state: the stop it reaches
 // (unused for a final segment), the cycles and commands on the way, and
@@ -270,6 +277,11 @@ func (memo *segmentMemo) canonical(m *simulator, pos int) uint32 {
 	k := memo.key[:0]
 	k = binary.LittleEndian.AppendUint16(k, uint16(len(c.queue)))
 	k = binary.LittleEndian.AppendUint16(k, uint16(len(c.twins)-c.twinHead))
+	if c.refresh {
+		k = append(k, 1)
+	} else {
+		k = append(k, 0)
+	}
 	switch {
 	case d.nOpen == 0:
 		k = append(k, 0)
@@ -290,9 +302,6 @@ func (memo *segmentMemo) canonical(m *simulator, pos int) uint32 {
 			k = binary.AppendUvarint(k, uint64(pos-e.seq))
 		}
 	}
-	if !c.refresh {
-		k = append(k, 0xff)
-	}
 	for j, ref := range memo.readyIdx {
 		if v := d.ready[ref.level][ref.i]; v > c.clk {
 			k = binary.LittleEndian.AppendUint16(k, uint16(j))
@@ -303,84 +312,74 @@ func (memo *segmentMemo) canonical(m *simulator, pos int) uint32 {
 	if id, ok := memo.stateID[string(k)]; ok {
 		return id
 	}
-	// A new state: keep what materialise needs.
-	st := memoState{rows: len(memo.rows)}
-	if d.nOpen > 0 {
-		st.openRow = make([]int32, len(d.openRow))
-		for b, r := range d.openRow {
-			st.openRow[b] = int32(memo.canonicalRow(int(r)))
-		}
-	}
-	for _, part := range []struct {
-		src []entry
-		dst *[]memoEntry
-	}{{c.queue, &st.queue}, {c.twins[c.twinHead:], &st.twins}} {
-		for _, e := range part.src {
-			a := e.req.Addr
-			*part.dst = append(*part.dst, memoEntry{cmd: e.req.Cmd, pch: int8(a.PseudoChannel), rank: int8(a.Rank),
-				bg: int8(a.BankGroup), bank: int8(a.Bank), row: int32(memo.canonicalRow(a.Row)), seq: int32(pos - e.seq)})
-		}
-	}
-	for j, ref := range memo.readyIdx {
-		if v := d.ready[ref.level][ref.i]; v > c.clk {
-			st.ready = append(st.ready, memoReady{int32(j), int32(v - c.clk)})
-		}
-	}
 	id := uint32(len(memo.states))
-	memo.states = append(memo.states, st)
-	memo.stateID[string(k)] = id
+	key := string(k)
+	memo.states = append(memo.states, key)
+	memo.stateID[key] = id
 	return id
 }
 
-// canonicalRow is the name of actual row r in memo.rows (-1 for -1).
-func (memo *segmentMemo) canonicalRow(r int) int {
-	if r < 0 {
-		return -1
-	}
-	for i, x := range memo.rows {
-		if x == r {
-			return i
-		}
-	}
-	panic(fmt.Sprintf("pim: segment memo: row %d not named", r))
-}
-
 // materialise puts m in state id with its canonical rows named memo.rows,
-// at cycle clk with the next refresh at nextRef, stopped at request pos.
+// at cycle clk with the next refresh at nextRef, stopped at request pos:
+// it reads the state back from its key (see canonical).
 func (memo *segmentMemo) materialise(m *simulator, id uint32, clk, nextRef int64, pos int) {
-	st := &memo.states[id]
+	k := memo.states[id]
 	d, c := m.dev, m.ctl
 	d.Reset()
-	actual := func(r int) int {
-		if r < 0 {
-			return r
+	c.reset()
+	c.clk, c.nextRef = clk, nextRef
+	actual := func(name int) int {
+		if name < 0 {
+			return -1
 		}
-		return memo.rows[r]
+		return memo.rows[name]
 	}
-	if st.openRow != nil {
-		for b, r := range st.openRow {
-			d.openRow[b] = int32(actual(int(r)))
-			if r >= 0 {
+	nq, nt := int(binary.LittleEndian.Uint16([]byte(k[0:2]))), int(binary.LittleEndian.Uint16([]byte(k[2:4])))
+	c.refresh = k[4] == 1
+	at := 5
+	u16 := func() int { v := int(k[at]) | int(k[at+1])<<8; at += 2; return v }
+	switch k[at] {
+	case 0:
+		at++
+	case 1:
+		at++
+		r := int32(actual(u16()))
+		for b := range d.openRow {
+			d.openRow[b] = r
+		}
+		d.nOpen = len(d.openRow)
+		d.refreshSummary()
+	default:
+		at++
+		for b := range d.openRow {
+			if r := actual(u16() - 1); r >= 0 {
+				d.openRow[b] = int32(r)
 				d.nOpen++
 			}
 		}
 		d.refreshSummary()
 	}
-	for _, r := range st.ready {
-		ref := memo.readyIdx[r.slot]
-		d.ready[ref.level][ref.i] = clk + int64(r.delta)
+	uvarint := func() int {
+		v, n := binary.Uvarint([]byte(k[at:min(at+binary.MaxVarintLen64, len(k))]))
+		at += n
+		return int(v)
 	}
-	c.reset()
-	c.clk, c.nextRef = clk, nextRef
-	for _, part := range []struct {
-		src []memoEntry
-		dst *[]entry
-	}{{st.queue, &c.queue}, {st.twins, &c.twins}} {
-		for _, e := range part.src {
-			req := Request{e.cmd, Addr{int(e.pch), int(e.rank), int(e.bg), int(e.bank), actual(int(e.row)), 0}}
-			x := entry{req: req, p: d.pathOf(req.Addr), seq: pos - int(e.seq)}
-			x.work = workKey(req, x.p)
-			*part.dst = append(*part.dst, x)
+	for i := range nq + nt {
+		a := Addr{int(k[at+1]) - 1, int(k[at+2]) - 1, int(k[at+3]) - 1, int(k[at+4]) - 1, 0, 0}
+		cmd := Command(k[at])
+		at += 5
+		a.Row = actual(u16() - 1)
+		req := Request{cmd, a}
+		e := entry{req: req, p: d.pathOf(a), seq: pos - uvarint()}
+		e.work = workKey(req, e.p)
+		if i < nq {
+			c.queue = append(c.queue, e)
+		} else {
+			c.twins = append(c.twins, e)
 		}
+	}
+	for at < len(k) {
+		ref := memo.readyIdx[u16()]
+		d.ready[ref.level][ref.i] = clk + int64(uvarint())
 	}
 }

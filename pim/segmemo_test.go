@@ -136,7 +136,8 @@ func BenchmarkSegmentMemo(b *testing.B) {
 // BenchmarkChargeTrace replays the reads of a recorded access trace
 // (STARC_PIM_TRACE: a file written by starc generate --trace) through two
 // KV stores of the trace's shape, one charging with the segment memo and
-// one with the engine alone, read by read in alternation, and reports
+// one with the engine alone, read by read in alternation (the memo starts
+// empty, as in a fresh process), and reports
 // each one's CPU time per read and per decode step, the segment hit rate,
 // and checks that both charge the same. Skipped without a trace.
 func BenchmarkChargeTrace(b *testing.B) {
@@ -164,9 +165,10 @@ func BenchmarkChargeTrace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st.sim = newSimulator(st.spec)
 		if memo {
-			st.memo = newSegmentMemo()
+			st.engine = &sharedEngine{sim: newSimulator(st.spec), memo: newSegmentMemo()} // cold, as in a fresh process
+		} else {
+			st.sim = newSimulator(st.spec)
 		}
 		return st
 	}
@@ -179,7 +181,7 @@ func BenchmarkChargeTrace(b *testing.B) {
 	var slots []int
 	for b.Loop() {
 		withMemo, engine := newStore(true), newStore(false)
-		memo = withMemo.memo
+		memo = withMemo.engine.memo
 		for _, step := range tr.Steps {
 			for _, r := range step.Reads {
 				slots = slots[:0]
