@@ -7,6 +7,13 @@ selections that are identical; the first decode step with a difference (and
 in which layers/heads); the mean Jaccard similarity and mean count of
 positions only one side selected, overall and before/after the first
 difference. --json FILE writes the same figures.
+
+When the reference directory has margin.bin (ref_stream.py: per selection,
+the relative score gap at the released code's cut), every differing
+selection is listed with its margin, its count on each side and whether the
+same (layer, head) agrees again at the next step, and the margins of the
+differing selections are set against those of all selections (the share of
+all selections whose margin is at most the largest differing one).
 """
 import argparse
 import json
@@ -79,6 +86,24 @@ def main():
             res["identical_share_before_first_diff"] = 1.0
             res["identical_share_after_first_diff"] = float(same[first:].mean())
             res["identical_share_per_layer"] = [round(float(v), 4) for v in same.mean(axis=(0, 2))]
+        mpath = os.path.join(a.ref, "margin.bin")
+        if os.path.exists(mpath) and first is not None:
+            M = np.fromfile(mpath, dtype="<f8")
+            M = M[: (M.size // (layers * heads)) * layers * heads].reshape(-1, layers, heads)[:steps]
+            diffs = []
+            for s_, l, h in zip(*np.nonzero(~same[: M.shape[0]])):
+                nxt = bool(same[s_ + 1, l, h]) if s_ + 1 < steps else None
+                diffs.append({"step": int(s_), "layer": int(l) + a.dense_layers, "head": int(h),
+                              "margin": float(M[s_, l, h]), "only_ours": int((ua[s_, l, h] & ~ub[s_, l, h]).sum()),
+                              "only_ref": int((ub[s_, l, h] & ~ua[s_, l, h]).sum()),
+                              "count_ours": int(ua[s_, l, h].sum()), "count_ref": int(ub[s_, l, h].sum()),
+                              "same_next_step": nxt})
+            dm = max(d["margin"] for d in diffs)
+            res["differences"] = diffs
+            res["margin_max_of_differences"] = dm
+            res["margin_median_all"] = float(np.median(M))
+            res["share_of_all_with_margin_at_most_max_diff"] = float((M <= dm).mean())
+            res["selections_with_margin_at_most_max_diff"] = int((M <= dm).sum())
     print(json.dumps(res, indent=2))
     if a.json:
         json.dump(res, open(a.json, "w"), indent=2)

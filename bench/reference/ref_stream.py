@@ -9,7 +9,17 @@ one at a time through the decode path, scoring ids[P+1..P+M-1].
 
 Writes to --out: sel.bin (same layout as bench/reference/dump: one record of
 ceil(ctx/8) bytes per (decode step, sparse layer, query head), bit p little-
-endian = position p selected), meta.json (perplexity and shape).
+endian = position p selected), margin.bin (one float64 per record: the
+selection's margin, below), nll.txt, meta.json (perplexity and shape).
+
+The margin is how close the released code's selection came to being
+another: the smallest relative gap, |a - b| / max(|a|, |b|), between the
+scores it ranked on either side of its cut, computed from the same inputs
+with the same float32 operations. STARC: the cluster scores (max over the
+query rows of q.centroid / sqrt(D)) of the last fully kept cluster, the
+next one (the boundary cluster) and the one after it. Quest: the k-th and
+(k+1)-th page bounds (inf when every page is taken). A selection that
+differs from starc's with a margin of about 1e-6 is a float32 near-tie.
 
 The selections are the masks the released selection functions return
 (cluster_heavy_hitter_mask, local_heavy_hitter_mask), recorded by wrapping
@@ -72,14 +82,16 @@ def main():
     ctx = a.prefill + a.max_tokens
     rec_bytes = (ctx + 7) // 8
     os.makedirs(a.out, exist_ok=True)
-    sel = {"f": None}  # the open sel.bin; opened once it is known whether the run resumes
+    # The open sel.bin and margin.bin; opened once it is known whether the run resumes.
+    sel = {"f": None, "margin": None}
 
-    def record(mask):
-        # mask: [1, H_q, 1, L] bool, L = tokens cached at this step
+    def record(mask, margin):
+        # mask: [1, H_q, 1, L] bool, L = tokens cached at this step; margin: [H_q]
         m = mask[0, :, 0, :].cpu().numpy()
         for h in range(m.shape[0]):
             b = np.packbits(m[h], bitorder="little")
             sel["f"].write(b.tobytes() + bytes(rec_bytes - b.size))
+        sel["margin"].write(margin.astype("<f8").tobytes())
 
     class Args:
         token_budget = a.budget
@@ -91,7 +103,7 @@ def main():
 
         def wrapped(*args, **kw):
             mask = inner(*args, **kw)
-            record(mask)
+            record(mask, starc_margin(**kw))
             return mask
 
         sa.cluster_heavy_hitter_mask = wrapped
@@ -106,7 +118,7 @@ def main():
 
         def wrapped(*args, **kw):
             mask = inner(*args, **kw)
-            record(mask)
+            record(mask, quest_margin(*args, **kw))
             return mask
 
         qa.local_heavy_hitter_mask = wrapped
@@ -116,8 +128,9 @@ def main():
     ids = [int(x) for x in open(a.ids).read().split()]
     sel_path = os.path.join(a.out, "sel.bin")
     if a.gen:
-        sel["f"] = open(sel_path, "wb") if a.method != "full" else None
-        return generate(a, model, ids, sel["f"])
+        if a.method != "full":
+            sel["f"], sel["margin"] = open(sel_path, "wb"), open(os.path.join(a.out, "margin.bin"), "wb")
+        return generate(a, model, ids, sel)
     ids = ids[:ctx]
     assert len(ids) == ctx, f"{a.ids} has {len(ids)} ids, need {ctx}"
     run_key = {"ref": os.path.abspath(a.ref), "method": a.method, "budget": a.budget, "model": os.path.abspath(a.model),
@@ -130,13 +143,15 @@ def main():
         return -lp[target].item()
 
     ckpt_path = os.path.join(a.out, "ckpt.pt")
+    margin_path = os.path.join(a.out, "margin.bin")
 
     def save_checkpoint(next_i, nlls, pkv, cpu):
-        if sel["f"]:
-            sel["f"].flush()
-            os.fsync(sel["f"].fileno())
-        state = {"key": run_key, "next_i": next_i, "nlls": nlls, "pkv": pkv, "cpu_seconds": cpu,
-                 "sel_bytes": sel["f"].tell() if sel["f"] else 0}
+        state = {"key": run_key, "next_i": next_i, "nlls": nlls, "pkv": pkv, "cpu_seconds": cpu}
+        for k in ("f", "margin"):
+            if sel[k]:
+                sel[k].flush()
+                os.fsync(sel[k].fileno())
+            state[k + "_bytes"] = sel[k].tell() if sel[k] else 0
         torch.save(state, ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
@@ -151,12 +166,14 @@ def main():
             pkv, nlls, start, cpu_before = st["pkv"], st["nlls"], st["next_i"], st["cpu_seconds"]
             resumed_at = len(nlls)
             if a.method != "full":
-                sel["f"] = open(sel_path, "r+b")
-                sel["f"].truncate(st["sel_bytes"])
-                sel["f"].seek(st["sel_bytes"])
+                for k, path in (("f", sel_path), ("margin", margin_path)):
+                    sel[k] = open(path, "r+b")
+                    sel[k].truncate(st[k + "_bytes"])
+                    sel[k].seek(st[k + "_bytes"])
             print(f"{a.method} {a.budget}: resuming at {len(nlls)}/{a.max_tokens} from {ckpt_path}", file=sys.stderr, flush=True)
         else:
-            sel["f"] = open(sel_path, "wb") if a.method != "full" else None
+            if a.method != "full":
+                sel["f"], sel["margin"] = open(sel_path, "wb"), open(margin_path, "wb")
             out = model(x[:, : a.prefill], use_cache=True)
             pkv = out.past_key_values
             nlls = [nll(out.logits[0, -1], ids[a.prefill])]
@@ -175,8 +192,9 @@ def main():
                 return
             if not done and a.checkpoint_every and (i + 1 - a.prefill) % a.checkpoint_every == 0:
                 save_checkpoint(i + 1, nlls, pkv, cpu_before + time.process_time() - c0)
-    if sel["f"]:
-        sel["f"].close()
+    for f in sel.values():
+        if f:
+            f.close()
     mean = sum(nlls) / len(nlls)
     import transformers
     meta = {"method": a.method, "budget": a.budget, "prefill": a.prefill, "max_tokens": a.max_tokens,
@@ -193,7 +211,47 @@ def main():
     print(json.dumps(meta, indent=2))
 
 
-def generate(a, model, ids, fsel):
+def rel_gap(a, b):
+    """Relative gap between two sorted score tensors, elementwise (inf where both are missing)."""
+    return (a - b).abs() / torch.maximum(a.abs(), b.abs()).clamp_min(1e-30)
+
+
+def starc_margin(query_states, centroids, labels, B, num_groups, **_):
+    """Margin of the released cluster_heavy_hitter_mask (its ranking, recomputed the same way)."""
+    _, _, _, D = query_states.shape
+    cq = centroids.repeat_interleave(num_groups, dim=1)
+    scores = (torch.einsum("bhqd,bhcd->bhqc", query_states.float(), cq.float()) / math.sqrt(D)).max(dim=2).values
+    order = torch.argsort(scores, dim=-1, descending=True)
+    ranked = scores.gather(-1, order)[0].double()  # [H_q, C]
+    cnt = torch.zeros(labels.shape[0], labels.shape[1], centroids.shape[2], dtype=torch.int64)
+    cnt.scatter_add_(-1, labels.clamp(min=0), (labels >= 0).long())
+    cnt = cnt.repeat_interleave(num_groups, dim=1)
+    budget = B - (labels == -1).sum(-1).repeat_interleave(num_groups, dim=1)  # [1, H_q]
+    full = (cnt.gather(-1, order).cumsum(-1) <= budget.unsqueeze(-1)).sum(-1)[0]  # clusters fully kept
+    C = ranked.shape[1]
+    out = np.full(ranked.shape[0], np.inf)
+    for h in range(ranked.shape[0]):
+        k = int(full[h])
+        gaps = [rel_gap(ranked[h, i], ranked[h, i + 1]).item() for i in (k - 1, k) if 0 <= i and i + 1 < C]
+        if gaps:
+            out[h] = min(gaps)
+    return out
+
+
+def quest_margin(attn_weights, token_budget, chunk_size):
+    """Margin of the released local_heavy_hitter_mask: k-th against (k+1)-th page bound."""
+    n = attn_weights.shape[-1]
+    pad = chunk_size - ((n - 1) % chunk_size + 1)
+    w = torch.cat([attn_weights, torch.full(attn_weights.shape[:-1] + (pad,), torch.finfo(attn_weights.dtype).min)], dim=-1)
+    pages = w.reshape(*w.shape[:-1], w.shape[-1] // chunk_size, chunk_size).amax(dim=-1)[0, :, 0]  # [H_q, P]
+    k = min(max(3, token_budget // chunk_size), pages.shape[-1])
+    if k >= pages.shape[-1]:
+        return np.full(pages.shape[0], np.inf)
+    top = pages.double().topk(k + 1, dim=-1).values
+    return rel_gap(top[:, k - 1], top[:, k]).numpy()
+
+
+def generate(a, model, ids, sel):
     """Prefills ids and decodes a.gen tokens greedily (argmax: lowest id on ties)."""
     toks = []
     with torch.no_grad():
@@ -206,8 +264,9 @@ def generate(a, model, ids, fsel):
                 break
             out = model(torch.tensor([[t]]), past_key_values=pkv, use_cache=True)
             pkv = out.past_key_values
-    if fsel:
-        fsel.close()
+    for f in sel.values():
+        if f:
+            f.close()
     meta = {"method": a.method, "budget": a.budget, "prefill": len(ids), "ctx": len(ids) + a.gen,
             "layers": model.config.num_hidden_layers, "query_heads": model.config.num_attention_heads,
             "decode_steps": a.gen - 1, "generated": toks}
