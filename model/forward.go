@@ -34,9 +34,7 @@ func (m *Model) Forward(st *State, token int) (_ []float32, err error) {
 		w := &m.Layers[l]
 		// Attention block: x += Wo · attention(rope(Wq·n+bq), rope(Wk·n+bk), Wv·n+bv), n = RMSNorm(x).
 		kernels.RMSNorm(st.xb, x, w.AttnNorm, c.RMSEps)
-		pool.MatVec(st.q, w.Wq, st.xb)
-		pool.MatVec(st.k, w.Wk, st.xb)
-		pool.MatVec(st.v, w.Wv, st.xb)
+		pool.MatVecs(st.xb, kernels.Product{Dst: st.q, W: w.Wq}, kernels.Product{Dst: st.k, W: w.Wk}, kernels.Product{Dst: st.v, W: w.Wv})
 		addBias(st.q, w.Bq, c.QDim()) // Qwen2's biases; nothing for Llama and Mistral
 		addBias(st.k, w.Bk, c.KVDim())
 		addBias(st.v, w.Bv, c.KVDim())
@@ -50,8 +48,7 @@ func (m *Model) Forward(st *State, token int) (_ []float32, err error) {
 		}
 		// MLP block: x += Wdown · (silu(Wgate·n) ⊙ Wup·n), n = RMSNorm(x).
 		kernels.RMSNorm(st.xb, x, w.MLPNorm, c.RMSEps)
-		pool.MatVec(st.hb, w.Wgate, st.xb)
-		pool.MatVec(st.hb2, w.Wup, st.xb)
+		pool.MatVecs(st.xb, kernels.Product{Dst: st.hb, W: w.Wgate}, kernels.Product{Dst: st.hb2, W: w.Wup})
 		kernels.SiLUMul(st.hb, st.hb, st.hb2)
 		pool.MatVec(st.xb, w.Wdown, st.hb)
 		kernels.Add(x, st.xb)

@@ -16,6 +16,8 @@ func TestNoAllocations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	w, _ := randMatrix(rng, BF16, 150, 577)
 	wf, _ := randMatrix(rng, F32, 150, 577)
+	w2, _ := randMatrix(rng, BF16, 400, 577) // with w, over minParallelWeights
+	dst2 := make([]float32, 400)
 	x := randVec(rng, 577)
 	xs := randVec(rng, 7*577)
 	dst, out := make([]float32, 150), make([]float32, 7*150)
@@ -40,6 +42,7 @@ func TestNoAllocations(t *testing.T) {
 		{"MatMul", func() { MatMul(out, w, xs, 7) }},
 		{"Pool.MatVec", func() { pool.MatVec(dst, w, x) }},
 		{"Pool.MatMul", func() { pool.MatMul(out, w, xs, 7) }},
+		{"Pool.MatVecs", func() { pool.MatVecs(x, Product{dst, w}, Product{dst2, w2}) }},
 		{"Pool.Run", func() { pool.Run(100, task) }},
 		{"RowTo", func() { w.RowTo(vec, 3) }},
 		{"RMSNorm", func() { RMSNorm(vec, vec, weight, 1e-5) }},

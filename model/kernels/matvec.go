@@ -68,3 +68,20 @@ func rowDotGo(w Matrix, r int, x []float32, from int) float32 {
 		return s0 + s1
 	}
 }
+
+// splitPairs writes x (a multiple of 32 long) into dst block by block of 32
+// columns: the block's 16 even-indexed elements, then its 16 odd-indexed
+// ones. It is the order in which a 32-bit lane of packed bf16 weights
+// presents a block (the pair w[2i], w[2i+1] in lane i), so a kernel can
+// multiply the even and the odd weights of a block by contiguous vectors.
+func splitPairs(dst, x []float32) {
+	if len(x)%32 != 0 || len(dst) != len(x) {
+		panic(fmt.Sprintf("kernels: splitPairs: len(x) = %d, len(dst) = %d: want equal multiples of 32", len(x), len(dst)))
+	}
+	for b := 0; b < len(x); b += 32 {
+		even, odd, blk := dst[b:b+16], dst[b+16:b+32], x[b:b+32]
+		for i := range 16 {
+			even[i], odd[i] = blk[2*i], blk[2*i+1]
+		}
+	}
+}

@@ -32,3 +32,31 @@ func TestMatVecMatchesFloat64Reference(t *testing.T) {
 		}
 	})
 }
+
+func TestSplitPairs(t *testing.T) {
+	for _, n := range []int{32, 64, 96, 576} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i)
+		}
+		got := make([]float32, n)
+		splitPairs(got, x)
+		for b := 0; b < n; b += 32 {
+			for i := range 16 {
+				if got[b+i] != float32(b+2*i) || got[b+16+i] != float32(b+2*i+1) {
+					t.Fatalf("n=%d block %d: got %v, want the block's even then odd elements", n, b/32, got[b:b+32])
+				}
+			}
+		}
+	}
+	for _, c := range []struct{ dst, x int }{{31, 31}, {32, 33}, {64, 32}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("splitPairs(len %d, len %d) did not panic", c.dst, c.x)
+				}
+			}()
+			splitPairs(make([]float32, c.dst), make([]float32, c.x))
+		}()
+	}
+}

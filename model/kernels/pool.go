@@ -48,7 +48,9 @@ type Pool struct {
 	closed       atomic.Bool
 
 	scratch [][]float32 // per-worker MatMul panel buffer
+	split   []float32   // MatVec's x reordered for its kernel (splitForMatVec)
 	mv      matVecTask
+	mvs     matVecsTask
 	mm      matMulTask
 
 	// failure holds the first panic of the current Run's chunks, which Run
@@ -220,11 +222,12 @@ func (p *Pool) MatVec(dst []float32, w Matrix, x []float32) {
 	w.check()
 	checkLen("Pool.MatVec", "x", len(x), w.Cols)
 	checkLen("Pool.MatVec", "dst", len(dst), w.Rows)
+	xs := splitForMatVec(&p.split, w, x) // once per product, not per chunk
 	if w.Rows*w.Cols < minParallelWeights {
-		matVecArch(dst, w, x, 0, w.Rows)
+		matVecSplitArch(dst, w, x, xs, 0, w.Rows)
 		return
 	}
-	p.mv = matVecTask{dst: dst, w: w, x: x}
+	p.mv = matVecTask{dst: dst, w: w, x: x, xs: xs}
 	p.Run((w.Rows+3)/4, &p.mv)
 	p.mv = matVecTask{}
 }
@@ -234,13 +237,76 @@ func (p *Pool) MatVec(dst []float32, w Matrix, x []float32) {
 const minParallelWeights = 1 << 17
 
 type matVecTask struct {
-	dst []float32
-	w   Matrix
-	x   []float32
+	dst   []float32
+	w     Matrix
+	x, xs []float32 // xs: x as its kernel reads it, or nil
 }
 
 func (t *matVecTask) Do(_, lo, hi int) {
-	matVecArch(t.dst, t.w, t.x, 4*lo, min(4*hi, t.w.Rows))
+	matVecSplitArch(t.dst, t.w, t.x, t.xs, 4*lo, min(4*hi, t.w.Rows))
+}
+
+// Product is one matrix-vector product of MatVecs: Dst = W·x.
+type Product struct {
+	Dst []float32
+	W   Matrix
+}
+
+// maxProducts is the most products one MatVecs call takes.
+const maxProducts = 4
+
+// MatVecs computes Dst = W·x for each product, all over the same x (a
+// layer's q, k and v projections, or its gate and up), in one hand-off to
+// the workers instead of one per product: the rows of every product are cut
+// into groups of four and the workers take groups across all of them. The
+// results are those of MatVec, bit for bit. Every W has len(x) columns; at
+// most maxProducts products.
+func (p *Pool) MatVecs(x []float32, prods ...Product) {
+	if len(prods) > maxProducts {
+		panic(fmt.Sprintf("kernels: Pool.MatVecs: %d products, at most %d", len(prods), maxProducts))
+	}
+	t := &p.mvs
+	t.n, t.x = len(prods), x
+	weights := 0
+	for i, pr := range prods {
+		pr.W.check()
+		checkLen("Pool.MatVecs", "x", len(x), pr.W.Cols)
+		checkLen("Pool.MatVecs", "Dst", len(pr.Dst), pr.W.Rows)
+		t.prods[i] = pr
+		t.units[i] = (pr.W.Rows + 3) / 4
+		weights += pr.W.Rows * pr.W.Cols
+	}
+	t.xs = splitForMatVec(&p.split, prods[0].W, x) // the same for every product of its type
+	total := 0
+	for i := range t.n {
+		total += t.units[i]
+	}
+	if weights < minParallelWeights {
+		t.Do(0, 0, total)
+	} else {
+		p.Run(total, t)
+	}
+	*t = matVecsTask{}
+}
+
+type matVecsTask struct {
+	n     int
+	prods [maxProducts]Product
+	units [maxProducts]int // groups of four rows per product
+	x, xs []float32
+}
+
+// Do computes row groups [lo, hi) of the products laid end to end.
+func (t *matVecsTask) Do(_, lo, hi int) {
+	base := 0
+	for i := range t.n {
+		u := t.units[i]
+		if a, b := max(lo-base, 0), min(hi-base, u); a < b {
+			w := t.prods[i].W
+			matVecSplitArch(t.prods[i].Dst, w, t.x, splitFor(t.xs, w), 4*a, min(4*b, w.Rows))
+		}
+		base += u
+	}
 }
 
 // MatMul is MatMul with the weight rows (output columns) split across the

@@ -58,10 +58,12 @@ func TestPoolMatVecEqualsMatVec(t *testing.T) {
 	defer p.Close()
 	forEachLevel(t, func(t *testing.T) {
 		for _, dt := range allTypes {
-			for _, rows := range []int{1, 5, 13, 577} {
+			// 2053×97 is over minParallelWeights: split across the workers.
+			for _, sh := range [][2]int{{1, 65}, {5, 65}, {13, 65}, {577, 65}, {2053, 97}} {
+				rows, cols := sh[0], sh[1]
 				rng := rand.New(rand.NewPCG(uint64(rows), 21))
-				w, _ := randMatrix(rng, dt, rows, 65)
-				x := randVec(rng, 65)
+				w, _ := randMatrix(rng, dt, rows, cols)
+				x := randVec(rng, cols)
 				want := make([]float32, rows)
 				MatVec(want, w, x)
 				got, check := guarded(rows)
@@ -75,6 +77,53 @@ func TestPoolMatVecEqualsMatVec(t *testing.T) {
 			}
 		}
 	})
+}
+
+// MatVecs equals one MatVec per product, bit for bit: products of mixed
+// types and sizes (some over minParallelWeights, some under, together
+// under and over), pools of 1 and 3 threads.
+func TestPoolMatVecsEqualsMatVec(t *testing.T) {
+	cases := []struct {
+		name  string
+		cols  int
+		types []DType
+		rows  []int
+	}{
+		{"qkv", 97, []DType{BF16, BF16, BF16}, []int{1031, 343, 343}},
+		{"gate-up", 65, []DType{BF16, BF16}, []int{2053, 2053}},
+		{"small", 33, []DType{BF16, BF16, BF16}, []int{5, 3, 3}},
+		{"mixed", 161, []DType{F32, BF16, F16, BF16}, []int{301, 1200, 7, 400}},
+		{"one", 31, []DType{BF16}, []int{4099}},
+	}
+	for _, threads := range []int{1, 3} {
+		p := NewPool(threads)
+		forEachLevel(t, func(t *testing.T) {
+			for _, c := range cases {
+				rng := rand.New(rand.NewPCG(uint64(c.cols), uint64(threads)))
+				x := randVec(rng, c.cols)
+				prods := make([]Product, len(c.rows))
+				want := make([][]float32, len(c.rows))
+				checks := make([]func(*testing.T), len(c.rows))
+				for i, rows := range c.rows {
+					w, _ := randMatrix(rng, c.types[i], rows, c.cols)
+					want[i] = make([]float32, rows)
+					MatVec(want[i], w, x)
+					prods[i].W = w
+					prods[i].Dst, checks[i] = guarded(rows)
+				}
+				p.MatVecs(x, prods...)
+				for i := range prods {
+					checks[i](t)
+					for r, got := range prods[i].Dst {
+						if math.Float32bits(got) != math.Float32bits(want[i][r]) {
+							t.Fatalf("threads=%d %s: product %d row %d: MatVecs %v, MatVec %v", threads, c.name, i, r, got, want[i][r])
+						}
+					}
+				}
+			}
+		})
+		p.Close()
+	}
 }
 
 func TestMatVecRowsWritesOnlyItsRows(t *testing.T) {
