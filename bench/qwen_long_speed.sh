@@ -35,7 +35,11 @@ lock=/tmp/starc-bench.lock
 locked=(flock "$lock")
 [[ ${LOCK:-} == none ]] && locked=() # LOCK=none: no bench lock (then run the script under nice -n 19)
 commit=$(cd "$repo" && git rev-parse --short HEAD)
-(cd "$repo" && go build -o "$starc" ./cmd/starc)
+# starc is built from the commit itself (git archive HEAD), not from the shared working tree, which
+# may hold other engineers' uncommitted edits.
+rm -rf "$work/src" && mkdir -p "$work/src"
+(cd "$repo" && git archive HEAD) | tar -x -C "$work/src"
+(cd "$work/src" && go build -o "$starc" ./cmd/starc)
 
 # cut N FILE: the prefix of the text that Qwen's tokenizer encodes to exactly N tokens (a small Go
 # program against the repository's tokenizer, built in WORK_DIR).
