@@ -21,7 +21,12 @@ what=${1:-all}
 root=${2:-/work/runs}
 mkdir -p "$root"
 starc=$root/starc
-(cd "$repo" && go build -o "$starc" ./cmd/starc)
+# starc is built from the commit (git archive HEAD), not from the working tree, which may hold
+# someone's uncommitted edits; the tables name that commit.
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+(cd "$repo" && git archive HEAD) | tar -x -C "$src"
+(cd "$src" && go build -o "$starc" ./cmd/starc)
 threads=${THREADS:-2}
 
 record() { # record NAME ARGS...: run starc eval with ARGS, write bench/results/ruler-smollm2-NAME.md
