@@ -55,8 +55,12 @@
 //
 // A decode step is dominated by MatVec, which streams every weight from
 // DRAM once: it is memory bound, and widening bf16/f16 in registers halves
-// the bytes moved compared with float32 weights. MatMul (prefill) is
+// the bytes moved compared with float32 weights. The AVX-512 BF16 kernel
+// reads the weights as 32-bit pairs against x split into even and odd
+// elements (splitPairs, once per product), so that a shift and an AND widen
+// 32 weights loaded at once. MatMul (prefill) is
 // compute bound and uses a packed, register-blocked micro-kernel. Pool
 // splits either across persistent worker goroutines (no goroutine per call)
-// and exposes Run for callers' own per-head or per-row work.
+// and exposes Run for callers' own per-head or per-row work; MatVecs hands
+// several products over one x (q, k, v; gate, up) to the workers at once.
 package kernels
