@@ -98,6 +98,21 @@ def main():
                               "only_ref": int((ub[s_, l, h] & ~ua[s_, l, h]).sum()),
                               "count_ours": int(ua[s_, l, h].sum()), "count_ref": int(ub[s_, l, h].sum()),
                               "same_next_step": nxt})
+            # A difference at (step s, layer l) changes that layer's attention output, so the
+            # hidden state, queries and cached keys of every later layer, at this step and (through
+            # the cache and later K-means) all later ones. A difference is "downstream" when some
+            # difference at a step <= s lies in a layer < l; otherwise it is a "root", and only a
+            # near-tie of the reference's own scores can explain it.
+            diff_layers = [np.nonzero(~same[t].all(axis=1))[0] for t in range(steps)]
+            lowest = np.array([d.min() if d.size else layers for d in diff_layers])
+            lowest_upto = np.minimum.accumulate(lowest)
+            for d in diffs:
+                d["root"] = not (lowest_upto[d["step"]] < d["layer"] - a.dense_layers)
+            roots = [d for d in diffs if d["root"]]
+            res["roots"] = len(roots)
+            res["downstream"] = len(diffs) - len(roots)
+            res["root_margin_max"] = max(d["margin"] for d in roots)
+            res["root_list"] = [(d["step"], d["layer"], d["head"], d["margin"]) for d in roots]
             dm = max(d["margin"] for d in diffs)
             res["differences"] = diffs
             res["margin_max_of_differences"] = dm

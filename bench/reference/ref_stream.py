@@ -65,6 +65,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--checkpoint-every", type=int, default=64, help="decode steps between checkpoints (0: none)")
     ap.add_argument("--stop-after", type=int, default=0, help="stop (with a checkpoint) after N predictions")
+    ap.add_argument("--perturb-embeddings", type=float, default=0,
+                    help="control run: scale each input embedding weight by 1 ± EPS (fixed random signs, seed 0); "
+                         "2**-23 moves each by about one float32 ulp (the output head keeps the original weights)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     flash_attn_cpu.install()
@@ -75,6 +78,11 @@ def main():
     enable_tuple_kv_cache_for_llama()
     model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=torch.float32)
     model.eval()
+    if a.perturb_embeddings:
+        emb = model.model.embed_tokens
+        w = emb.weight.detach().clone()
+        sign = torch.randint(0, 2, w.shape, generator=torch.Generator().manual_seed(0)).float() * 2 - 1
+        emb.weight = torch.nn.Parameter(w * (1 + a.perturb_embeddings * sign), requires_grad=False)
     n_layers = model.config.num_hidden_layers
     if a.gen:
         a.prefill = len(open(a.ids).read().split())
@@ -134,7 +142,7 @@ def main():
     ids = ids[:ctx]
     assert len(ids) == ctx, f"{a.ids} has {len(ids)} ids, need {ctx}"
     run_key = {"ref": os.path.abspath(a.ref), "method": a.method, "budget": a.budget, "model": os.path.abspath(a.model),
-               "prefill": a.prefill, "max_tokens": a.max_tokens, "threads": a.threads,
+               "prefill": a.prefill, "max_tokens": a.max_tokens, "threads": a.threads, "perturb": a.perturb_embeddings,
                "ids_sha256": hashlib.sha256(" ".join(map(str, ids)).encode()).hexdigest()}
     x = torch.tensor([ids])
 
@@ -201,7 +209,7 @@ def main():
             "ctx": ctx, "layers": n_layers, "query_heads": model.config.num_attention_heads,
             "decode_steps": ctx - 1 - a.prefill, "ppl": math.exp(mean), "mean_nll": mean,
             "seconds_last_segment": time.time() - t0, "cpu_seconds": cpu_before + time.process_time() - c0,
-            "resumed_at_prediction": resumed_at, "threads": a.threads,
+            "resumed_at_prediction": resumed_at, "threads": a.threads, "perturb_embeddings": a.perturb_embeddings,
             "torch": torch.__version__, "transformers": transformers.__version__}
     json.dump(meta, open(os.path.join(a.out, "meta.json"), "w"), indent=2)
     with open(os.path.join(a.out, "nll.txt"), "w") as f:
