@@ -37,7 +37,8 @@ import (
 // then bound by reading the cache: at 2048 tokens a sequence's K/V is 94
 // MB a token against 269 MB of weights a step (r = 0.35), so B sequences
 // run at most B·(1+r)/(1+B·r) times as fast as one, 2.8× at B = 8 and
-// 3.3× at B = 16 (bench/results/batch-decode.txt).
+// 3.3× at B = 16. With the K/V in the PIM device (FP16, 47 MB, r = 0.175)
+// the bound is 3.9× and 4.9× (bench/results/batch-decode.txt).
 //
 // Not safe for concurrent use; one Batch serves any number of steps over
 // any states of its model, up to its size per step.
