@@ -57,14 +57,26 @@ func rowSum64x3AVX512(dst, w, rows *float32, count, stride int)
 
 // scoreRowsF16Arch is scoreRowsArch over FP16 rows, for dim 64 only (the
 // rows of matVecF16AVX512, whose lanes and partial sums are those of the
-// F32 kernel).
+// F32 kernel). For one query it widens each chunk in registers; for
+// several it widens each block of 16 rows once into a scratch block (exact
+// conversions) and runs the F32 kernel over it for all of them, instead
+// of widening the block again for every query.
 func scoreRowsF16Arch(dst []float32, rows []uint16, q []float32, dim int, scale float32) int {
 	m := len(rows) / dim
 	blocks := m / 16
 	if active != isaAVX512 || dim != 64 || blocks == 0 {
 		return 0
 	}
-	scoreRows64F16AVX512(&dst[0], &rows[0], &q[0], blocks, len(q)/dim, m, scale)
+	nq := len(q) / dim
+	if nq == 1 {
+		scoreRows64F16AVX512(&dst[0], &rows[0], &q[0], blocks, nq, m, scale)
+		return blocks * 16
+	}
+	var wide [16 * 64]float32
+	for b := range blocks {
+		f16ToF32AVX2(&wide[0], &rows[b*16*64], 16*64)
+		scoreRows64AVX512(&dst[b*16], &wide[0], &q[0], 1, nq, m, scale)
+	}
 	return blocks * 16
 }
 
