@@ -106,6 +106,9 @@ func (p placement) simulateMemo(m *simulator, memo *segmentMemo, groups []int, q
 	if len(groups) == 0 {
 		return patternCost{}
 	}
+	if m.dev.nodes[levelBank]*int(numCommands)*numLevels > 1<<16 { // ready slots would not fit the key's 16 bits
+		return p.simulateOn(m, groups, q)
+	}
 	m.reqs = p.appendRequests(m.reqs[:0], groups, q)
 	cycles, n := memo.run(m, m.reqs)
 	return patternCost{cycles: cycles, n: n}
