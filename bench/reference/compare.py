@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--predictions", type=int, default=0,
                     help="compare only the first N predictions (N-1 decode steps); 0 = as many as both have")
     ap.add_argument("--json")
+    ap.add_argument("--all-differences", action="store_true",
+                    help="list every differing selection (default: the roots and the first 20)")
     a = ap.parse_args()
     mo, no = load(a.ours)
     mr, nr = load(a.ref)
@@ -46,7 +48,9 @@ def main():
     no, nr = no[:npred], nr[:npred]
     po, pr = math.exp(no.mean()), math.exp(nr.mean())
     res = {"ours": a.ours, "ref": a.ref, "predictions": npred, "ppl_ours": po, "ppl_ref": pr,
-           "ppl_rel_diff": po / pr - 1, "nll_max_abs_diff": float(np.max(np.abs(no - nr)))}
+           "ppl_rel_diff": po / pr - 1, "nll_max_abs_diff": float(np.max(np.abs(no - nr))),
+           "ppl_prefixes": {str(n): [math.exp(no[:n].mean()), math.exp(nr[:n].mean())]
+                            for n in (128, 256, 512, 768, 1024) if n <= npred}}
     so, sr = os.path.join(a.ours, "sel.bin"), os.path.join(a.ref, "sel.bin")
     if os.path.exists(so) and os.path.exists(sr):
         layers = mo["layers"] - a.dense_layers
@@ -114,7 +118,9 @@ def main():
             res["root_margin_max"] = max(d["margin"] for d in roots)
             res["root_list"] = [(d["step"], d["layer"], d["head"], d["margin"]) for d in roots]
             dm = max(d["margin"] for d in diffs)
-            res["differences"] = diffs
+            res["differences"] = diffs if a.all_differences else diffs[:20]
+            res["differences_count"] = len(diffs)
+            res["differences_same_count_both_sides"] = sum(d["count_ours"] == d["count_ref"] for d in diffs)
             res["margin_max_of_differences"] = dm
             res["margin_median_all"] = float(np.median(M))
             res["share_of_all_with_margin_at_most_max_diff"] = float((M <= dm).mean())

@@ -68,6 +68,10 @@ def main():
     ap.add_argument("--perturb-embeddings", type=float, default=0,
                     help="control run: scale each input embedding weight by 1 ± EPS (fixed random signs, seed 0); "
                          "2**-23 moves each by about one float32 ulp (the output head keeps the original weights)")
+    ap.add_argument("--force", action="append", default=[], metavar="DIR:STEP:LAYER:HEAD",
+                    help="experiment: at that decode step, layer and query head, attend to the selection recorded "
+                         "in DIR/sel.bin (another run, e.g. starc's) instead of the released code's; sel.bin still "
+                         "records the released code's own selection")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     flash_attn_cpu.install()
@@ -93,6 +97,31 @@ def main():
     # The open sel.bin and margin.bin; opened once it is known whether the run resumes.
     sel = {"f": None, "margin": None}
 
+    forced = {}  # (step, layer, head) -> bool array over positions, from another run's sel.bin
+    for spec in a.force:
+        d, st_, ly, hd = spec.rsplit(":", 3)
+        forced[(int(st_), int(ly), int(hd))] = d
+
+    def force(mask):
+        """Replaces the heads of this call named by --force (call index from sel.bin's length)."""
+        if not forced:
+            return mask
+        nh = mask.shape[1]
+        call = sel["f"].tell() // (rec_bytes * nh) - 1  # record() has written this call already
+        step, layer = divmod(call, n_layers - 2)
+        for h in range(nh):
+            d = forced.get((step, layer + 2, h))
+            if d is None:
+                continue
+            meta = json.load(open(os.path.join(d, "meta.json")))
+            orec = (meta["ctx"] + 7) // 8
+            off = ((step * (n_layers - 2) + layer) * nh + h) * orec
+            bits = np.unpackbits(np.fromfile(os.path.join(d, "sel.bin"), np.uint8, orec, offset=off), bitorder="little")
+            mask = mask.clone()
+            mask[0, h, 0, :] = torch.from_numpy(bits[: mask.shape[-1]].astype(bool))
+            print(f"forced step {step} layer {layer + 2} head {h} from {d}", file=sys.stderr, flush=True)
+        return mask
+
     def record(mask, margin):
         # mask: [1, H_q, 1, L] bool, L = tokens cached at this step; margin: [H_q]
         m = mask[0, :, 0, :].cpu().numpy()
@@ -112,7 +141,7 @@ def main():
         def wrapped(*args, **kw):
             mask = inner(*args, **kw)
             record(mask, starc_margin(**kw))
-            return mask
+            return force(mask)
 
         sa.cluster_heavy_hitter_mask = wrapped
         # The released code numbers layers 31..0 from a global counter that
@@ -127,7 +156,7 @@ def main():
         def wrapped(*args, **kw):
             mask = inner(*args, **kw)
             record(mask, quest_margin(*args, **kw))
-            return mask
+            return force(mask)
 
         qa.local_heavy_hitter_mask = wrapped
         qa.layer_id = n_layers
@@ -142,7 +171,7 @@ def main():
     ids = ids[:ctx]
     assert len(ids) == ctx, f"{a.ids} has {len(ids)} ids, need {ctx}"
     run_key = {"ref": os.path.abspath(a.ref), "method": a.method, "budget": a.budget, "model": os.path.abspath(a.model),
-               "prefill": a.prefill, "max_tokens": a.max_tokens, "threads": a.threads, "perturb": a.perturb_embeddings,
+               "prefill": a.prefill, "max_tokens": a.max_tokens, "threads": a.threads, "perturb": a.perturb_embeddings, "force": a.force,
                "ids_sha256": hashlib.sha256(" ".join(map(str, ids)).encode()).hexdigest()}
     x = torch.tensor([ids])
 
@@ -209,7 +238,7 @@ def main():
             "ctx": ctx, "layers": n_layers, "query_heads": model.config.num_attention_heads,
             "decode_steps": ctx - 1 - a.prefill, "ppl": math.exp(mean), "mean_nll": mean,
             "seconds_last_segment": time.time() - t0, "cpu_seconds": cpu_before + time.process_time() - c0,
-            "resumed_at_prediction": resumed_at, "threads": a.threads, "perturb_embeddings": a.perturb_embeddings,
+            "resumed_at_prediction": resumed_at, "threads": a.threads, "perturb_embeddings": a.perturb_embeddings, "forced": a.force,
             "torch": torch.__version__, "transformers": transformers.__version__}
     json.dump(meta, open(os.path.join(a.out, "meta.json"), "w"), indent=2)
     with open(os.path.join(a.out, "nll.txt"), "w") as f:
