@@ -188,7 +188,7 @@ type cpuMeter struct {
 
 func (c *cpuMeter) pause(b *testing.B) {
 	if c.running {
-		c.total += processCPUTime() - c.mark
+		c.total += model.ProcessCPUTime() - c.mark
 		c.running = false
 	}
 	b.StopTimer()
@@ -196,7 +196,7 @@ func (c *cpuMeter) pause(b *testing.B) {
 
 func (c *cpuMeter) resume(b *testing.B) {
 	b.StartTimer()
-	c.mark, c.running = processCPUTime(), true
+	c.mark, c.running = model.ProcessCPUTime(), true
 }
 
 // reportThroughput reports tokens/s for size sequences per iteration, the
