@@ -130,7 +130,8 @@ if [[ $peer_only -eq 0 || "$peer_tool" == cli ]]; then
 			text="${SHARED_DATA:-$REPO_ROOT/../shared/data}/pg1342_pride_and_prejudice.txt"
 			[[ -f "$text" ]] || die "$text: not found (set SHARED_DATA, or give the prompt with -p)"
 			prompt_file="$WORK_DIR/prompt8000.txt"
-			tail -c +537 "$text" | head -c 30427 >"$prompt_file"
+			# head first: "tail | head" would end in SIGPIPE, which pipefail turns into a silent exit
+			head -c 30963 "$text" | tail -c 30427 >"$prompt_file"
 			sum="$(sha256sum "$prompt_file" | cut -d' ' -f1)"
 			[[ "$sum" == 1e77f4d2237c91ec9ce63d8d5063a09c8c0e13ae926c2a3c3bdeb81503360cec ]] ||
 				die "$text: bytes 536..30962 have sha256 $sum, not the 8000-token prompt's 1e77f4d2...0cec"
