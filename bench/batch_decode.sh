@@ -78,7 +78,7 @@ metric() {
 : >"$WORK_DIR/runs.txt"
 for r in $(seq 1 "$reps"); do
 	bench 'BatchDecode/ctx2048-pim/full/' "$WORK_DIR/pim-$r.txt"
-	bench 'BatchDecode/ctx2048/full/forward' "$WORK_DIR/dense-$r.txt"
+	bench 'BatchDecode/^ctx2048$/full/^forward$' "$WORK_DIR/dense-$r.txt"
 	f_cpu=$(metric "$WORK_DIR/pim-$r.txt" forward cpu-ms/tok) f_tok=$(metric "$WORK_DIR/pim-$r.txt" forward tok/s)
 	d_cpu=$(metric "$WORK_DIR/dense-$r.txt" forward cpu-ms/tok) d_tok=$(metric "$WORK_DIR/dense-$r.txt" forward tok/s)
 	for c in batch1 batch8 batch16; do
