@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ruler_qwen.sh: issue 13's long-context task runs on Qwen2.5-Coder-0.5B-Instruct.
 #
-#   bash bench/ruler_qwen.sh [long|32k|all|report] [RUN_ROOT]
+#   bash bench/ruler_qwen.sh [long|32k|all|report|pack] [RUN_ROOT]
 #
 # long:   niah_single_1, niah_single_2, niah_multikey_1 at 8K and 16K, 5 samples per task and
 #         length, full attention and starc, quest and topk at budget 1024, KV cache in the PIM device.
@@ -9,6 +9,10 @@
 # all:    long, then 32k.
 # report: write the tables and figures of both run directories as they stand (a run still going
 #         or stopped included), without running anything.
+# pack:   pack both run directories as they stand into bench/results/ruler-qwen2.5-coder-0.5b-NAME-run.tar.gz
+#         (bench/ruler_pack.py: the predictions without their repeated prompts). Commit them to carry
+#         the runs to another machine: a run directory missing under RUN_ROOT is unpacked from its
+#         archive before the run resumes, and a finished run packs itself.
 #
 # Each sample is prefilled once and the four cells answer from forks of that prefill. The runs go
 # to RUN_ROOT (default /work/runs, outside the repository: the prediction files hold every prompt)
@@ -60,6 +64,9 @@ record() { # record NAME ARGS...: run starc eval with ARGS, write the table and 
 	local md=$repo/bench/results/$(name_of "$name").md
 	local t0=$SECONDS load0
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	if [[ ! -e $out/config.json && -f $(archive "$name") ]]; then
+		python3 "$repo/bench/ruler_pack.py" unpack "$(archive "$name")" "$out"
+	fi
 	"$starc" eval -m "$model" --out "$out" --threads "$threads" --kv pim "$@" > "$out.table.md" 2> >(tee -a "$out.log" >&2)
 	"$starc" eval -m "$model" --out "$out" --threads "$threads" --kv pim "$@" --json > "$repo/bench/results/$(name_of "$name").json" 2>/dev/null
 	{
@@ -68,6 +75,14 @@ record() { # record NAME ARGS...: run starc eval with ARGS, write the table and 
 	} > "$md"
 	echo "wrote $md"
 	plots "$name"
+	pack "$name"
+}
+
+archive() { echo "$repo/bench/results/$(name_of "$1")-run.tar.gz"; }
+
+pack() { # pack NAME: the run directory as it stands, into its archive
+	[[ -f $root/$(name_of "$1")/config.json ]] || { echo "$root/$(name_of "$1"): no run yet" >&2; return 0; }
+	python3 "$repo/bench/ruler_pack.py" pack "$root/$(name_of "$1")" "$(archive "$1")"
 }
 
 report() { # report NAME ARGS...: the table of a run as it stands
@@ -87,11 +102,12 @@ report() { # report NAME ARGS...: the table of a run as it stands
 long=(--tasks "$tasks" --lengths 8192,16384 --samples 5 "${cells[@]}")
 k32=(--tasks "$tasks" --lengths 32768 --samples 1 "${cells[@]}")
 # report uses the binary the runs use (a rebuild would replace it under a running job)
-[[ $what == report && -x $starc ]] || (cd "$repo" && go build -o "$starc.new" ./cmd/starc && mv "$starc.new" "$starc")
+[[ ($what == report && -x $starc) || $what == pack ]] || (cd "$repo" && go build -o "$starc.new" ./cmd/starc && mv "$starc.new" "$starc")
 case $what in
 long) record long "${long[@]}" ;;
 32k) record 32k "${k32[@]}" ;;
 all) record long "${long[@]}"; record 32k "${k32[@]}" ;;
 report) report long "${long[@]}"; report 32k "${k32[@]}" ;;
-*) echo "usage: $0 [long|32k|all|report] [RUN_ROOT]" >&2; exit 2 ;;
+pack) pack long; pack 32k ;;
+*) echo "usage: $0 [long|32k|all|report|pack] [RUN_ROOT]" >&2; exit 2 ;;
 esac
