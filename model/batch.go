@@ -8,11 +8,11 @@ import (
 )
 
 // Batch runs one decode step for several sequences at once, each at its
-// own position. The projections, the MLP and the LM head are matrix
-// products over the B rows (kernels.Pool.MatMul widens each weight panel
-// once and sweeps every row over it), so a step streams the weights once
-// rather than once per sequence. Attention stays per sequence: each State
-// keeps its own engine, method, budget and KV store.
+// own position. The projections, the MLP and the LM head read each weight
+// matrix once for all B rows (kernels.Pool.MatVecBatch sweeps every row
+// over a panel of weights while it is in cache), so a step streams the
+// weights once rather than once per sequence. Attention stays per
+// sequence: each State keeps its own engine, method, budget and KV store.
 //
 // A Batch owns the B-row activation buffers, allocated by NewBatch, and
 // its worker pool for the matrix products; a step allocates nothing once
@@ -20,13 +20,13 @@ import (
 // pool when every state was built with one thread, and sequence after
 // sequence, each on its own state's workers, otherwise.
 //
-// Numbers: a row's products go through the GEMM's 4-row tiles or, for the
-// rows left over, matrix-vector kernels, so a sequence's logits in a batch
-// can differ in the last bits from Forward's and from those it gets in a
-// batch of another size (measured: at most 1.4e-5 after 40 greedy steps on
-// stories260K, 2.1e-5 after 8 on SmolLM2, greedy tokens identical). A
-// batch of one sequence computes exactly what Forward computes (the same
-// matrix-vector kernels).
+// Numbers: a sequence's step is Forward's, bit for bit (logits, keys and
+// values, so greedy tokens and FP16 device cells too), at every kernel
+// level and whatever the batch's size or the sequence's row in it.
+// MatVecBatch computes each row with the float32 operations, in the
+// order, of the matrix-vector kernel Forward uses; everything else is per
+// row or element by element (SiLU·up per row, as its vector tails fall in
+// Forward).
 //
 // Cost (SmolLM2, 2 threads, BenchmarkBatchDecode): the weights' share of a
 // token falls with B, attention's does not: CPU time per token at a
@@ -146,7 +146,9 @@ func (b *Batch) Forward(states []*State, tokens []int) (_ [][]float32, err error
 		rmsNormRows(xb, x, w.MLPNorm, c.RMSEps, dim)
 		b.project(hb, w.Wgate, xb, n)
 		b.project(hb2, w.Wup, xb, n)
-		kernels.SiLUMul(hb, hb, hb2)
+		for i := 0; i < len(hb); i += c.FFN { // per row: Forward's vector tails, not the batch's
+			kernels.SiLUMul(hb[i:i+c.FFN], hb[i:i+c.FFN], hb2[i:i+c.FFN])
+		}
 		b.project(xb, w.Wdown, hb, n)
 		kernels.Add(x, xb)
 		if err := b.checkRows(x, dim, tokens, "the MLP block", l); err != nil {
@@ -164,14 +166,11 @@ func (b *Batch) Forward(states []*State, tokens []int) (_ [][]float32, err error
 	return b.rows[:n], nil
 }
 
-// project sets dst = x·Wᵀ for n rows: one matrix product, or for a single
-// row the matrix-vector kernel Forward uses (no widening, the same numbers).
+// project sets dst = x·Wᵀ for n rows, each row exactly as Forward's
+// matrix-vector kernel computes it (kernels.Pool.MatVecBatch), with the
+// weights read once for all rows.
 func (b *Batch) project(dst []float32, w kernels.Matrix, x []float32, n int) {
-	if n == 1 {
-		b.pool.MatVec(dst, w, x)
-		return
-	}
-	b.pool.MatMul(dst, w, x, n)
+	b.pool.MatVecBatch(dst, w, x, n)
 }
 
 // Do runs the attention of sequences [lo, hi) for the current layer.

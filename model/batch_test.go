@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"starc/attention"
@@ -90,12 +92,14 @@ func newCellState(t testing.TB, m *model.Model, c batchCell, s cellSetup, thread
 
 // separateRuns is the reference: each cell prefilled and decoded greedily
 // for steps tokens by Forward alone; it returns the logits before each
-// choice, [cell][step][Vocab].
-func separateRuns(t *testing.T, m *model.Model, cells []batchCell, s cellSetup, steps int) [][][]float32 {
+// choice, [cell][step][Vocab], and the cells' states.
+func separateRuns(t *testing.T, m *model.Model, cells []batchCell, s cellSetup, steps int) ([][][]float32, []*model.State) {
 	t.Helper()
 	runs := make([][][]float32, len(cells))
+	states := make([]*model.State, len(cells))
 	for i, c := range cells {
 		st, logits := newCellState(t, m, c, s, 1)
+		states[i] = st
 		for range steps {
 			runs[i] = append(runs[i], slices.Clone(logits))
 			var err error
@@ -104,13 +108,14 @@ func separateRuns(t *testing.T, m *model.Model, cells []batchCell, s cellSetup, 
 			}
 		}
 	}
-	return runs
+	return runs, states
 }
 
 // batchedRuns decodes the same cells greedily in batches of up to size
 // sequences per step (cells[0:size], cells[size:2*size], ...), each state
-// prefilled on its own first, and returns the logits as separateRuns does.
-func batchedRuns(t *testing.T, m *model.Model, cells []batchCell, s cellSetup, steps, size, stateThreads int) [][][]float32 {
+// prefilled on its own first, and returns the logits and the states as
+// separateRuns does.
+func batchedRuns(t *testing.T, m *model.Model, cells []batchCell, s cellSetup, steps, size, stateThreads int) ([][][]float32, []*model.State) {
 	t.Helper()
 	b, err := model.NewBatch(m, size, 2)
 	if err != nil {
@@ -140,31 +145,55 @@ func batchedRuns(t *testing.T, m *model.Model, cells []batchCell, s cellSetup, s
 			}
 		}
 	}
-	return runs
+	return runs, states
 }
 
-// sameRuns fails unless got and want chose the same token at every step
-// and every logit is within tol.
-func sameRuns(t *testing.T, cells []batchCell, got, want [][][]float32, tol float64) {
+// sameRuns fails unless got and want chose the same token at every step,
+// hold the same logits bit for bit, and their states the same keys and
+// values in every slot, bit for bit.
+func sameRuns(t *testing.T, m *model.Model, cells []batchCell, got, want [][][]float32, gotStates, wantStates []*model.State) {
 	t.Helper()
-	worst, where := 0.0, ""
 	for i, c := range cells {
 		for s := range want[i] {
 			if g, w := kernels.Argmax(got[i][s]), kernels.Argmax(want[i][s]); g != w {
 				t.Fatalf("%s: step %d: batched greedy token %d, separate %d", c, s, g, w)
 			}
 			for j, w := range want[i][s] {
-				d := math.Abs(float64(got[i][s][j] - w))
-				if !(d <= tol) {
-					t.Fatalf("%s: step %d logit %d: batched %v, separate %v (tolerance %g)", c, s, j, got[i][s][j], w, tol)
+				if g := got[i][s][j]; math.Float32bits(g) != math.Float32bits(w) {
+					t.Fatalf("%s: step %d logit %d: batched %v, separate %v", c, s, j, g, w)
 				}
-				if d > worst {
-					worst, where = d, fmt.Sprintf("%s step %d", c, s)
+			}
+		}
+		sameKV(t, m, c, gotStates[i], wantStates[i])
+	}
+}
+
+// sameKV fails unless two states of m are at the same position and their
+// stores hold the same keys and values in every slot so far, bit for bit.
+func sameKV(t *testing.T, m *model.Model, c batchCell, got, want *model.State) {
+	t.Helper()
+	if got.Pos() != want.Pos() {
+		t.Fatalf("%s: batched state at position %d, separate at %d", c, got.Pos(), want.Pos())
+	}
+	cfg, n := m.Config, want.Pos()
+	slots := make([]int, n)
+	for i := range slots {
+		slots[i] = i
+	}
+	buf := make([]float32, 4*n*cfg.HeadDim)
+	gk, gv, wk, wv := buf[:n*cfg.HeadDim], buf[n*cfg.HeadDim:2*n*cfg.HeadDim], buf[2*n*cfg.HeadDim:3*n*cfg.HeadDim], buf[3*n*cfg.HeadDim:]
+	for l := range cfg.Layers {
+		for h := range cfg.KVHeads {
+			got.Store().Read(l, h, slots, gk, gv)
+			want.Store().Read(l, h, slots, wk, wv)
+			for j := range wk {
+				if math.Float32bits(gk[j]) != math.Float32bits(wk[j]) || math.Float32bits(gv[j]) != math.Float32bits(wv[j]) {
+					t.Fatalf("%s: layer %d KV head %d slot %d: batched k, v = %v, %v; separate %v, %v",
+						c, l, h, j/cfg.HeadDim, gk[j], gv[j], wk[j], wv[j])
 				}
 			}
 		}
 	}
-	t.Logf("largest logit difference %.3g (%s)", worst, where)
 }
 
 // shakespeareIDs is the start of the shared Shakespeare text in
@@ -178,45 +207,74 @@ func shakespeareIDs(t *testing.T, tok *tokenizer.Tokenizer) []int {
 	return tok.Encode(string(text[:8000]), tokenizer.EncodeOptions{AddSpecial: true})
 }
 
-// A batched step computes what separate Forward passes compute: every
-// method at budgets that bite (8 and 24 tokens per head, against contexts
-// of 20 to 200), thirteen sequences at thirteen different positions,
-// decoded greedily for 40 steps in batches of 1 (bit for bit: the same
-// kernels), 4 (whole GEMM tiles), 5 (a leftover row) and 13; with the
-// states single-threaded (attention in parallel across sequences) and
-// two-threaded (one sequence after another).
+// A batched step computes what separate Forward passes compute, bit for
+// bit (logits, greedy tokens, every key and value): every method at
+// budgets that bite (8 and 24 tokens per head, against contexts of 20 to
+// 200), thirteen sequences at thirteen different positions, decoded
+// greedily for 40 steps in batches of 1, 4 (whole four-vector tiles of
+// kernels.MatVecBatch), 5 (a leftover vector) and 13; with the states
+// single-threaded (attention in parallel across sequences) and
+// two-threaded (one sequence after another). It runs at the kernels' own
+// level; TestBatchEqualsSeparateForwardsEveryISA runs it at each.
 func TestBatchEqualsSeparateForwards(t *testing.T) {
 	m, tok := stories(t)
+	t.Logf("kernels: %s", kernels.ISA())
 	const capacity, steps, dense = 256, 40, 1
 	cells := batchCells(t, attention.Names(), []int{8, 24}, shakespeareIDs(t, tok), 20, 11)
 	setup := cellSetup{capacity: capacity, denseLayers: dense}
-	want := separateRuns(t, m, cells, setup, steps)
-	for _, c := range []struct {
-		size, stateThreads int
-		tol                float64
-	}{{1, 1, 0}, {4, 1, 2e-5}, {5, 1, 2e-5}, {13, 1, 2e-5}, {5, 2, 2e-5}} {
+	want, wantStates := separateRuns(t, m, cells, setup, steps)
+	for _, c := range []struct{ size, stateThreads int }{{1, 1}, {4, 1}, {5, 1}, {13, 1}, {5, 2}} {
 		t.Run(fmt.Sprintf("batch%d/threads%d", c.size, c.stateThreads), func(t *testing.T) {
-			got := batchedRuns(t, m, cells, setup, steps, c.size, c.stateThreads)
-			sameRuns(t, cells, got, want, c.tol)
+			got, states := batchedRuns(t, m, cells, setup, steps, c.size, c.stateThreads)
+			sameRuns(t, m, cells, got, want, states, wantStates)
 		})
 	}
 }
 
-// The same on SmolLM2 (bf16 weights, 576 wide), with the KV cache in
-// host memory (float32) and in the PIM device (FP16, each sequence its own
+// TestBatchEqualsSeparateForwards at the kernel levels below the CPU's
+// own, each in a child test process whose x/sys/cpu sees the wider
+// features switched off: GODEBUG=cpu.avx512f=off runs the AVX2 kernels,
+// cpu.avx2=off the plain-Go twins. The child reports its level, which
+// must be the one asked for.
+func TestBatchEqualsSeparateForwardsEveryISA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the test binary again per level")
+	}
+	levels := []string{"generic", "avx2", "avx512"}
+	own := slices.Index(levels, kernels.ISA())
+	for _, c := range []struct{ isa, godebug string }{{"avx2", "cpu.avx512f=off"}, {"generic", "cpu.avx2=off"}} {
+		t.Run(c.isa, func(t *testing.T) {
+			if slices.Index(levels, c.isa) >= own {
+				t.Skipf("the kernels run at %s here: TestBatchEqualsSeparateForwards covers it", kernels.ISA())
+			}
+			godebug := c.godebug
+			if old := os.Getenv("GODEBUG"); old != "" {
+				godebug = old + "," + godebug
+			}
+			cmd := exec.Command(os.Args[0], "-test.run", "^TestBatchEqualsSeparateForwards$", "-test.count", "1", "-test.v")
+			cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("GODEBUG=%s: %v\n%s", godebug, err, out)
+			}
+			if want := "kernels: " + c.isa; !strings.Contains(string(out), want) {
+				t.Fatalf("GODEBUG=%s: the child did not log %q:\n%s", godebug, want, out)
+			}
+			if !strings.Contains(string(out), "--- PASS: TestBatchEqualsSeparateForwards ") {
+				t.Fatalf("GODEBUG=%s: the child did not pass the test:\n%s", godebug, out)
+			}
+		})
+	}
+}
+
+// The same on SmolLM2 (bf16 weights, 576 wide: the four-vector kernel of
+// the bf16 matrix-vector kernel at AVX-512), with the KV cache in host
+// memory (float32) and in the PIM device (FP16, each sequence its own
 // device, as every command runs by default): every method at budgets 32
 // and 64, thirteen sequences at thirteen positions (60 to 204 tokens), 8
-// greedy steps, in batches of 5 (a GEMM tile and a leftover row, three
-// batches) and of 13: the same greedy tokens, and logits within a
-// tolerance relative to the largest logit's magnitude (about 35). The
-// batch's GEMM adds a row's products in another order than Forward's
-// matrix-vector kernel, so its numbers differ in the last bits: float32
-// K/V, logits within 1e-5 of that magnitude (measured 3.8e-5 absolute,
-// 1.1e-6 relative). The device stores K/V as FP16: a last-bit difference
-// in a key or value can round it to the next FP16 number (2^-11
-// relative), so the logits drift further: within 1e-3 of that magnitude
-// (measured 5.8e-3 for full attention, 1.2e-2 for topk at 32, 3.3e-4
-// relative).
+// greedy steps, in batches of 5 (a tile and a leftover vector, three
+// batches) and of 13: the same logits, greedy tokens and FP16 keys and
+// values, bit for bit.
 func TestBatchEqualsSeparateForwardsSmolLM2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs SmolLM2")
@@ -232,14 +290,11 @@ func TestBatchEqualsSeparateForwardsSmolLM2(t *testing.T) {
 	for _, device := range []bool{false, true} {
 		setup := cellSetup{capacity: capacity, denseLayers: dense, device: device}
 		t.Run(fmt.Sprintf("device=%v", device), func(t *testing.T) {
-			want := separateRuns(t, m, cells, setup, steps)
-			tol := 1e-5 * maxAbsLogit(want)
-			if device {
-				tol = 1e-3 * maxAbsLogit(want)
-			}
+			want, wantStates := separateRuns(t, m, cells, setup, steps)
 			for _, size := range []int{5, len(cells)} {
 				t.Run(fmt.Sprintf("batch%d", size), func(t *testing.T) {
-					sameRuns(t, cells, batchedRuns(t, m, cells, setup, steps, size, 1), want, tol)
+					got, states := batchedRuns(t, m, cells, setup, steps, size, 1)
+					sameRuns(t, m, cells, got, want, states, wantStates)
 				})
 			}
 		})
@@ -264,19 +319,6 @@ func smolLM2(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 		t.Fatal(err)
 	}
 	return m, tok
-}
-
-// maxAbsLogit is the largest logit magnitude of runs.
-func maxAbsLogit(runs [][][]float32) float64 {
-	worst := 0.0
-	for _, run := range runs {
-		for _, logits := range run {
-			for _, v := range logits {
-				worst = max(worst, math.Abs(float64(v)))
-			}
-		}
-	}
-	return worst
 }
 
 // Once warm, a batched step allocates nothing, with the states' attention

@@ -17,7 +17,7 @@ func TestNoAllocations(t *testing.T) {
 	w, _ := randMatrix(rng, BF16, 150, 577)
 	wf, _ := randMatrix(rng, F32, 150, 577)
 	w2, _ := randMatrix(rng, BF16, 400, 577) // with w, over minParallelWeights
-	dst2 := make([]float32, 400)
+	dst2, out2 := make([]float32, 400), make([]float32, 7*400)
 	x := randVec(rng, 577)
 	xs := randVec(rng, 7*577)
 	dst, out := make([]float32, 150), make([]float32, 7*150)
@@ -42,6 +42,9 @@ func TestNoAllocations(t *testing.T) {
 		{"MatMul", func() { MatMul(out, w, xs, 7) }},
 		{"Pool.MatVec", func() { pool.MatVec(dst, w, x) }},
 		{"Pool.MatMul", func() { pool.MatMul(out, w, xs, 7) }},
+		{"MatVecBatch", func() { MatVecBatch(out, w, xs, 7) }},
+		{"Pool.MatVecBatch", func() { pool.MatVecBatch(out, w, xs, 7) }},
+		{"Pool.MatVecBatch/split", func() { pool.MatVecBatch(out2, w2, xs, 7) }},
 		{"Pool.MatVecs", func() { pool.MatVecs(x, Product{dst, w}, Product{dst2, w2}) }},
 		{"Pool.Run", func() { pool.Run(100, task) }},
 		{"RowTo", func() { w.RowTo(vec, 3) }},

@@ -20,7 +20,8 @@
 // nn.Linear weight [out][in]: MatVec computes dst[r] = Σ_c W[r,c]·x[c]
 // (len(x) = Cols, len(dst) = Rows), and MatMul computes the batched
 // dst[i][r] = Σ_c x[i][c]·W[r,c] for n rows (x [n][Cols], dst [n][Rows]),
-// i.e. dst = x·Wᵀ. RoPE kernels take one or more heads of d = 2·len(cos)
+// i.e. dst = x·Wᵀ. MatVecBatch computes the same product with MatVec's
+// numbers for every row (the batched decode step). RoPE kernels take one or more heads of d = 2·len(cos)
 // elements and the cos/sin of one position.
 //
 // # Precision
@@ -29,7 +30,10 @@
 // are widened exactly to float32 before use. Fast paths sum in a different
 // order from the plain-Go twins, so results agree to within a few float32
 // ulps times √n relative to Σ|w·x| (the tests state the bound), not bit for
-// bit. Exp, Softmax and SiLUMul share one float32 exponential (Cody–Waite
+// bit. MatVecBatch is exact by design: its tile kernels are the
+// matrix-vector kernels run for several vectors at once, so every row
+// equals MatVec's, bit for bit, at every level (MatMul sums in another
+// order). Exp, Softmax and SiLUMul share one float32 exponential (Cody–Waite
 // reduction, degree-6 polynomial, exponent-bit scaling) accurate to 2 ulp
 // (measured under 1 ulp on the SIMD paths); Softmax sums in float64 and is
 // within 1e-6 relative of a float64 softmax per element.

@@ -52,6 +52,7 @@ type Pool struct {
 	mv      matVecTask
 	mvs     matVecsTask
 	mm      matMulTask
+	mvb     matVecBatchTask
 
 	// failure holds the first panic of the current Run's chunks, which Run
 	// re-raises on the caller once every chunk is done. Workers run with

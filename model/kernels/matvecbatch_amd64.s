@@ -1,0 +1,693 @@
+#include "textflag.h"
+
+// Batched matrix-vector kernels: the tiles of MatVecBatch.
+//
+// Each kernel is a matrix-vector kernel of matvec_amd64.s run for several
+// vectors at once (four at AVX-512, three at AVX2, as many as the
+// accumulators fit in the registers): a block of weights is loaded and
+// widened once and multiplied into the accumulators of every vector, and
+// each vector's accumulators receive exactly the FMAs, in the same order,
+// and are reduced with exactly the additions, in the same order, as the
+// single-vector kernel's. A vector's results are therefore that kernel's,
+// bit for bit; only the weights' trips from memory are shared. The x
+// operands are read from memory by the FMAs (they stay in L1 across a
+// panel's rows).
+//
+// func matVec<T><ISA>x<V>(dst *float32, ldd int, w unsafe.Pointer, x *float32, ldx, rows, stride, n int)
+//
+// For vectors i < V and rows r < rows: dst[i*ldd+r] = Σ_{c<n} W[r][c]·x[i*ldx+c]
+// (strides in elements), as matVec<T><ISA> computes dst[r] for x+i*ldx.
+
+// func matVecBF16PairsAVX512x4(dst *float32, ldd int, w unsafe.Pointer, xs *float32, ldx, rows, stride, n int)
+//
+// matVecBF16PairsAVX512 for four split vectors (splitPairs). Vector i
+// accumulates in Z(4i)..Z(4i+3), as that kernel in Z0..Z3; Z24..Z27 hold
+// the widened weights (even, odd of the first 32 columns; even, odd of the
+// next 32), Z28, Z29 the raw ones, Z31 the odd-weight mask.
+TEXT ·matVecBF16PairsAVX512x4(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R10
+	LEAQ (DX)(R13*2), R11
+	LEAQ (R10)(R13*2), R12
+	MOVQ rows+40(FP), R8
+	MOVQ stride+48(FP), R9
+	SHLQ $1, R9
+	MOVQ n+56(FP), CX
+	MOVL $0xffff0000, AX
+	VPBROADCASTD AX, Z31
+	MOVQ CX, BX
+	ANDQ $-64, BX
+
+row:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	XORQ AX, AX
+
+step:
+	CMPQ AX, BX
+	JAE  tail
+	VMOVDQU32 (SI)(AX*2), Z28
+	VMOVDQU32 64(SI)(AX*2), Z29
+	VPSLLD $16, Z28, Z24
+	VPANDD Z31, Z28, Z25
+	VPSLLD $16, Z29, Z26
+	VPANDD Z31, Z29, Z27
+	VFMADD231PS (DX)(AX*4), Z24, Z0
+	VFMADD231PS 64(DX)(AX*4), Z25, Z1
+	VFMADD231PS 128(DX)(AX*4), Z26, Z2
+	VFMADD231PS 192(DX)(AX*4), Z27, Z3
+	VFMADD231PS (R10)(AX*4), Z24, Z4
+	VFMADD231PS 64(R10)(AX*4), Z25, Z5
+	VFMADD231PS 128(R10)(AX*4), Z26, Z6
+	VFMADD231PS 192(R10)(AX*4), Z27, Z7
+	VFMADD231PS (R11)(AX*4), Z24, Z8
+	VFMADD231PS 64(R11)(AX*4), Z25, Z9
+	VFMADD231PS 128(R11)(AX*4), Z26, Z10
+	VFMADD231PS 192(R11)(AX*4), Z27, Z11
+	VFMADD231PS (R12)(AX*4), Z24, Z12
+	VFMADD231PS 64(R12)(AX*4), Z25, Z13
+	VFMADD231PS 128(R12)(AX*4), Z26, Z14
+	VFMADD231PS 192(R12)(AX*4), Z27, Z15
+	ADDQ $64, AX
+	JMP  step
+
+tail:
+	CMPQ AX, CX
+	JAE  sum
+	VMOVDQU32 (SI)(AX*2), Z28
+	VPSLLD $16, Z28, Z24
+	VPANDD Z31, Z28, Z25
+	VFMADD231PS (DX)(AX*4), Z24, Z0
+	VFMADD231PS 64(DX)(AX*4), Z25, Z1
+	VFMADD231PS (R10)(AX*4), Z24, Z4
+	VFMADD231PS 64(R10)(AX*4), Z25, Z5
+	VFMADD231PS (R11)(AX*4), Z24, Z8
+	VFMADD231PS 64(R11)(AX*4), Z25, Z9
+	VFMADD231PS (R12)(AX*4), Z24, Z12
+	VFMADD231PS 64(R12)(AX*4), Z25, Z13
+	ADDQ $32, AX
+	JMP  tail
+
+sum:
+	// Per vector i: (Z(4i)+Z(4i+1)) + (Z(4i+2)+Z(4i+3)), then the sixteen
+	// lanes summed as HSUM_Z0 sums them, with Z(4i+1) as the scratch.
+	MOVQ DI, R15
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R15)
+	ADDQ R14, R15
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z6, Z4, Z4
+	VEXTRACTF64X4 $1, Z4, Y5
+	VADDPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, (R15)
+	ADDQ R14, R15
+	VADDPS Z9, Z8, Z8
+	VADDPS Z11, Z10, Z10
+	VADDPS Z10, Z8, Z8
+	VEXTRACTF64X4 $1, Z8, Y9
+	VADDPS Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	VMOVSS X8, (R15)
+	ADDQ R14, R15
+	VADDPS Z13, Z12, Z12
+	VADDPS Z15, Z14, Z14
+	VADDPS Z14, Z12, Z12
+	VEXTRACTF64X4 $1, Z12, Y13
+	VADDPS Y13, Y12, Y12
+	VEXTRACTF128 $1, Y12, X13
+	VADDPS X13, X12, X12
+	VHADDPS X12, X12, X12
+	VHADDPS X12, X12, X12
+	VMOVSS X12, (R15)
+	ADDQ $4, DI
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func matVecF16AVX512x4(dst *float32, ldd int, w unsafe.Pointer, x *float32, ldx, rows, stride, n int)
+//
+// matVecF16AVX512 for four vectors. Vector i accumulates in Z(2i), Z(2i+1),
+// as that kernel in Z0, Z1; Z24, Z25 hold the widened weights.
+TEXT ·matVecF16AVX512x4(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R10
+	LEAQ (DX)(R13*2), R11
+	LEAQ (R10)(R13*2), R12
+	MOVQ rows+40(FP), R8
+	MOVQ stride+48(FP), R9
+	SHLQ $1, R9
+	MOVQ n+56(FP), CX
+	MOVQ CX, BX
+	ANDQ $-32, BX
+
+row:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ AX, AX
+
+step:
+	CMPQ AX, BX
+	JAE  tail
+	VCVTPH2PS (SI)(AX*2), Z24
+	VCVTPH2PS 32(SI)(AX*2), Z25
+	VFMADD231PS (DX)(AX*4), Z24, Z0
+	VFMADD231PS 64(DX)(AX*4), Z25, Z1
+	VFMADD231PS (R10)(AX*4), Z24, Z2
+	VFMADD231PS 64(R10)(AX*4), Z25, Z3
+	VFMADD231PS (R11)(AX*4), Z24, Z4
+	VFMADD231PS 64(R11)(AX*4), Z25, Z5
+	VFMADD231PS (R12)(AX*4), Z24, Z6
+	VFMADD231PS 64(R12)(AX*4), Z25, Z7
+	ADDQ $32, AX
+	JMP  step
+
+tail:
+	CMPQ AX, CX
+	JAE  sum
+	VCVTPH2PS (SI)(AX*2), Z24
+	VFMADD231PS (DX)(AX*4), Z24, Z0
+	VFMADD231PS (R10)(AX*4), Z24, Z2
+	VFMADD231PS (R11)(AX*4), Z24, Z4
+	VFMADD231PS (R12)(AX*4), Z24, Z6
+	ADDQ $16, AX
+	JMP  tail
+
+sum:
+	// Per vector i: Z(2i)+Z(2i+1), then HSUM_Z0 with Z(2i+1) as the scratch.
+	MOVQ DI, R15
+	VADDPS Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R15)
+	ADDQ R14, R15
+	VADDPS Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VHADDPS X2, X2, X2
+	VHADDPS X2, X2, X2
+	VMOVSS X2, (R15)
+	ADDQ R14, R15
+	VADDPS Z5, Z4, Z4
+	VEXTRACTF64X4 $1, Z4, Y5
+	VADDPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, (R15)
+	ADDQ R14, R15
+	VADDPS Z7, Z6, Z6
+	VEXTRACTF64X4 $1, Z6, Y7
+	VADDPS Y7, Y6, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPS X7, X6, X6
+	VHADDPS X6, X6, X6
+	VHADDPS X6, X6, X6
+	VMOVSS X6, (R15)
+	ADDQ $4, DI
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func matVecF32AVX512x4(dst *float32, ldd int, w unsafe.Pointer, x *float32, ldx, rows, stride, n int)
+//
+// matVecF32AVX512 for four vectors. Vector i accumulates in Z(2i), Z(2i+1),
+// as that kernel in Z0, Z1; Z24, Z25 hold the widened weights.
+TEXT ·matVecF32AVX512x4(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R10
+	LEAQ (DX)(R13*2), R11
+	LEAQ (R10)(R13*2), R12
+	MOVQ rows+40(FP), R8
+	MOVQ stride+48(FP), R9
+	SHLQ $2, R9
+	MOVQ n+56(FP), CX
+	MOVQ CX, BX
+	ANDQ $-32, BX
+
+row:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	XORQ AX, AX
+
+step:
+	CMPQ AX, BX
+	JAE  tail
+	VMOVUPS (SI)(AX*4), Z24
+	VMOVUPS 64(SI)(AX*4), Z25
+	VFMADD231PS (DX)(AX*4), Z24, Z0
+	VFMADD231PS 64(DX)(AX*4), Z25, Z1
+	VFMADD231PS (R10)(AX*4), Z24, Z2
+	VFMADD231PS 64(R10)(AX*4), Z25, Z3
+	VFMADD231PS (R11)(AX*4), Z24, Z4
+	VFMADD231PS 64(R11)(AX*4), Z25, Z5
+	VFMADD231PS (R12)(AX*4), Z24, Z6
+	VFMADD231PS 64(R12)(AX*4), Z25, Z7
+	ADDQ $32, AX
+	JMP  step
+
+tail:
+	CMPQ AX, CX
+	JAE  sum
+	VMOVUPS (SI)(AX*4), Z24
+	VFMADD231PS (DX)(AX*4), Z24, Z0
+	VFMADD231PS (R10)(AX*4), Z24, Z2
+	VFMADD231PS (R11)(AX*4), Z24, Z4
+	VFMADD231PS (R12)(AX*4), Z24, Z6
+	ADDQ $16, AX
+	JMP  tail
+
+sum:
+	// Per vector i: Z(2i)+Z(2i+1), then HSUM_Z0 with Z(2i+1) as the scratch.
+	MOVQ DI, R15
+	VADDPS Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R15)
+	ADDQ R14, R15
+	VADDPS Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VHADDPS X2, X2, X2
+	VHADDPS X2, X2, X2
+	VMOVSS X2, (R15)
+	ADDQ R14, R15
+	VADDPS Z5, Z4, Z4
+	VEXTRACTF64X4 $1, Z4, Y5
+	VADDPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, (R15)
+	ADDQ R14, R15
+	VADDPS Z7, Z6, Z6
+	VEXTRACTF64X4 $1, Z6, Y7
+	VADDPS Y7, Y6, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPS X7, X6, X6
+	VHADDPS X6, X6, X6
+	VHADDPS X6, X6, X6
+	VMOVSS X6, (R15)
+	ADDQ $4, DI
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func matVecBF16AVX2x3(dst *float32, ldd int, w unsafe.Pointer, x *float32, ldx, rows, stride, n int)
+//
+// matVecBF16AVX2 for three vectors. Vector i accumulates in Y(4i)..Y(4i+3),
+// as that kernel in Y0..Y3; Y12..Y15 hold the widened weights.
+TEXT ·matVecBF16AVX2x3(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R10
+	LEAQ (DX)(R13*2), R11
+	MOVQ rows+40(FP), R8
+	MOVQ stride+48(FP), R9
+	SHLQ $1, R9
+	MOVQ n+56(FP), CX
+	MOVQ CX, BX
+	ANDQ $-32, BX
+
+row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+
+step:
+	CMPQ AX, BX
+	JAE  tail
+	VPMOVZXWD (SI)(AX*2), Y12
+	VPSLLD $16, Y12, Y12
+	VPMOVZXWD 16(SI)(AX*2), Y13
+	VPSLLD $16, Y13, Y13
+	VPMOVZXWD 32(SI)(AX*2), Y14
+	VPSLLD $16, Y14, Y14
+	VPMOVZXWD 48(SI)(AX*2), Y15
+	VPSLLD $16, Y15, Y15
+	VFMADD231PS (DX)(AX*4), Y12, Y0
+	VFMADD231PS 32(DX)(AX*4), Y13, Y1
+	VFMADD231PS 64(DX)(AX*4), Y14, Y2
+	VFMADD231PS 96(DX)(AX*4), Y15, Y3
+	VFMADD231PS (R10)(AX*4), Y12, Y4
+	VFMADD231PS 32(R10)(AX*4), Y13, Y5
+	VFMADD231PS 64(R10)(AX*4), Y14, Y6
+	VFMADD231PS 96(R10)(AX*4), Y15, Y7
+	VFMADD231PS (R11)(AX*4), Y12, Y8
+	VFMADD231PS 32(R11)(AX*4), Y13, Y9
+	VFMADD231PS 64(R11)(AX*4), Y14, Y10
+	VFMADD231PS 96(R11)(AX*4), Y15, Y11
+	ADDQ $32, AX
+	JMP  step
+
+tail:
+	CMPQ AX, CX
+	JAE  sum
+	VPMOVZXWD (SI)(AX*2), Y12
+	VPSLLD $16, Y12, Y12
+	VFMADD231PS (DX)(AX*4), Y12, Y0
+	VFMADD231PS (R10)(AX*4), Y12, Y4
+	VFMADD231PS (R11)(AX*4), Y12, Y8
+	ADDQ $8, AX
+	JMP  tail
+
+sum:
+	// Per vector i: ((Y(4i)+Y(4i+1))+Y(4i+2))+Y(4i+3), then HSUM_Y0 with
+	// Y(4i+1) as the scratch.
+	MOVQ DI, R15
+	VADDPS Y1, Y0, Y0
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R15)
+	ADDQ R14, R15
+	VADDPS Y5, Y4, Y4
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, (R15)
+	ADDQ R14, R15
+	VADDPS Y9, Y8, Y8
+	VADDPS Y10, Y8, Y8
+	VADDPS Y11, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	VMOVSS X8, (R15)
+	ADDQ $4, DI
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func matVecF16AVX2x3(dst *float32, ldd int, w unsafe.Pointer, x *float32, ldx, rows, stride, n int)
+//
+// matVecF16AVX2 for three vectors. Vector i accumulates in Y(4i)..Y(4i+3),
+// as that kernel in Y0..Y3; Y12..Y15 hold the widened weights.
+TEXT ·matVecF16AVX2x3(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R10
+	LEAQ (DX)(R13*2), R11
+	MOVQ rows+40(FP), R8
+	MOVQ stride+48(FP), R9
+	SHLQ $1, R9
+	MOVQ n+56(FP), CX
+	MOVQ CX, BX
+	ANDQ $-32, BX
+
+row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+
+step:
+	CMPQ AX, BX
+	JAE  tail
+	VCVTPH2PS (SI)(AX*2), Y12
+	VCVTPH2PS 16(SI)(AX*2), Y13
+	VCVTPH2PS 32(SI)(AX*2), Y14
+	VCVTPH2PS 48(SI)(AX*2), Y15
+	VFMADD231PS (DX)(AX*4), Y12, Y0
+	VFMADD231PS 32(DX)(AX*4), Y13, Y1
+	VFMADD231PS 64(DX)(AX*4), Y14, Y2
+	VFMADD231PS 96(DX)(AX*4), Y15, Y3
+	VFMADD231PS (R10)(AX*4), Y12, Y4
+	VFMADD231PS 32(R10)(AX*4), Y13, Y5
+	VFMADD231PS 64(R10)(AX*4), Y14, Y6
+	VFMADD231PS 96(R10)(AX*4), Y15, Y7
+	VFMADD231PS (R11)(AX*4), Y12, Y8
+	VFMADD231PS 32(R11)(AX*4), Y13, Y9
+	VFMADD231PS 64(R11)(AX*4), Y14, Y10
+	VFMADD231PS 96(R11)(AX*4), Y15, Y11
+	ADDQ $32, AX
+	JMP  step
+
+tail:
+	CMPQ AX, CX
+	JAE  sum
+	VCVTPH2PS (SI)(AX*2), Y12
+	VFMADD231PS (DX)(AX*4), Y12, Y0
+	VFMADD231PS (R10)(AX*4), Y12, Y4
+	VFMADD231PS (R11)(AX*4), Y12, Y8
+	ADDQ $8, AX
+	JMP  tail
+
+sum:
+	// Per vector i: ((Y(4i)+Y(4i+1))+Y(4i+2))+Y(4i+3), then HSUM_Y0 with
+	// Y(4i+1) as the scratch.
+	MOVQ DI, R15
+	VADDPS Y1, Y0, Y0
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R15)
+	ADDQ R14, R15
+	VADDPS Y5, Y4, Y4
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, (R15)
+	ADDQ R14, R15
+	VADDPS Y9, Y8, Y8
+	VADDPS Y10, Y8, Y8
+	VADDPS Y11, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	VMOVSS X8, (R15)
+	ADDQ $4, DI
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
+
+// func matVecF32AVX2x3(dst *float32, ldd int, w unsafe.Pointer, x *float32, ldx, rows, stride, n int)
+//
+// matVecF32AVX2 for three vectors. Vector i accumulates in Y(4i)..Y(4i+3),
+// as that kernel in Y0..Y3; Y12..Y15 hold the widened weights.
+TEXT ·matVecF32AVX2x3(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R14
+	SHLQ $2, R14
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R10
+	LEAQ (DX)(R13*2), R11
+	MOVQ rows+40(FP), R8
+	MOVQ stride+48(FP), R9
+	SHLQ $2, R9
+	MOVQ n+56(FP), CX
+	MOVQ CX, BX
+	ANDQ $-32, BX
+
+row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+
+step:
+	CMPQ AX, BX
+	JAE  tail
+	VMOVUPS (SI)(AX*4), Y12
+	VMOVUPS 32(SI)(AX*4), Y13
+	VMOVUPS 64(SI)(AX*4), Y14
+	VMOVUPS 96(SI)(AX*4), Y15
+	VFMADD231PS (DX)(AX*4), Y12, Y0
+	VFMADD231PS 32(DX)(AX*4), Y13, Y1
+	VFMADD231PS 64(DX)(AX*4), Y14, Y2
+	VFMADD231PS 96(DX)(AX*4), Y15, Y3
+	VFMADD231PS (R10)(AX*4), Y12, Y4
+	VFMADD231PS 32(R10)(AX*4), Y13, Y5
+	VFMADD231PS 64(R10)(AX*4), Y14, Y6
+	VFMADD231PS 96(R10)(AX*4), Y15, Y7
+	VFMADD231PS (R11)(AX*4), Y12, Y8
+	VFMADD231PS 32(R11)(AX*4), Y13, Y9
+	VFMADD231PS 64(R11)(AX*4), Y14, Y10
+	VFMADD231PS 96(R11)(AX*4), Y15, Y11
+	ADDQ $32, AX
+	JMP  step
+
+tail:
+	CMPQ AX, CX
+	JAE  sum
+	VMOVUPS (SI)(AX*4), Y12
+	VFMADD231PS (DX)(AX*4), Y12, Y0
+	VFMADD231PS (R10)(AX*4), Y12, Y4
+	VFMADD231PS (R11)(AX*4), Y12, Y8
+	ADDQ $8, AX
+	JMP  tail
+
+sum:
+	// Per vector i: ((Y(4i)+Y(4i+1))+Y(4i+2))+Y(4i+3), then HSUM_Y0 with
+	// Y(4i+1) as the scratch.
+	MOVQ DI, R15
+	VADDPS Y1, Y0, Y0
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (R15)
+	ADDQ R14, R15
+	VADDPS Y5, Y4, Y4
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VHADDPS X4, X4, X4
+	VHADDPS X4, X4, X4
+	VMOVSS X4, (R15)
+	ADDQ R14, R15
+	VADDPS Y9, Y8, Y8
+	VADDPS Y10, Y8, Y8
+	VADDPS Y11, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	VMOVSS X8, (R15)
+	ADDQ $4, DI
+	ADDQ R9, SI
+	DECQ R8
+	JNZ  row
+	VZEROUPPER
+	RET
