@@ -159,29 +159,35 @@ func BenchmarkPoolRun(b *testing.B) {
 // BenchmarkMatVecBatch compares, at the batched decode step's shapes (B
 // vectors against SmolLM2's projections, bf16), MatVecBatch (MatVec's
 // numbers for every vector) with MatMul (the GEMM, another summation
-// order), on one thread: cpu-GFLOP/s is the steadier figure.
+// order), on one thread, at each SIMD level this CPU runs: cpu-GFLOP/s is
+// the steadier figure.
 func BenchmarkMatVecBatch(b *testing.B) {
-	for _, n := range []int{5, 8, 16} {
-		for _, sh := range matVecShapes {
-			rows, cols := sh[0], sh[1]
-			rng := rand.New(rand.NewPCG(1, 1))
-			w, _ := randMatrix(rng, BF16, rows, cols)
-			x := randVec(rng, n*cols)
-			dst := make([]float32, n*rows)
-			for _, kind := range []string{"MatVecBatch", "MatMul"} {
-				f := func() { MatVecBatch(dst, w, x, n) }
-				if kind == "MatMul" {
-					f = func() { MatMul(dst, w, x, n) }
-				}
-				b.Run(fmt.Sprintf("n=%d/%dx%d/%s", n, rows, cols, kind), func(b *testing.B) {
-					f() // warm-up: size the scratch buffers
-					b.SetBytes(int64(w.Bytes()))
-					cpu := startCPUClock(nil)
-					for b.Loop() {
-						f()
+	for _, l := range levels()[1:] {
+		for _, n := range []int{5, 8, 16} {
+			for _, sh := range matVecShapes {
+				rows, cols := sh[0], sh[1]
+				rng := rand.New(rand.NewPCG(1, 1))
+				w, _ := randMatrix(rng, BF16, rows, cols)
+				x := randVec(rng, n*cols)
+				dst := make([]float32, n*rows)
+				for _, kind := range []string{"MatVecBatch", "MatMul"} {
+					f := func() { MatVecBatch(dst, w, x, n) }
+					if kind == "MatMul" {
+						f = func() { MatMul(dst, w, x, n) }
 					}
-					reportFLOPS(b, 2*float64(n*rows*cols), cpu)
-				})
+					b.Run(fmt.Sprintf("%s/n=%d/%dx%d/%s", l, n, rows, cols, kind), func(b *testing.B) {
+						old := active
+						active = l
+						defer func() { active = old }()
+						f() // warm-up: size the scratch buffers
+						b.SetBytes(int64(w.Bytes()))
+						cpu := startCPUClock(nil)
+						for b.Loop() {
+							f()
+						}
+						reportFLOPS(b, 2*float64(n*rows*cols), cpu)
+					})
+				}
 			}
 		}
 	}
