@@ -30,7 +30,8 @@ type SweepConfig struct {
 	// prefill and step in lockstep through one model.Batch, which reads the
 	// weights once per step for all of them. 0 or 1: one run after another,
 	// each prefilling the text itself (the reference; batched rows equal it
-	// to about 1e-7 relative). BatchFor gives the most that fit in memory.
+	// bit for bit, since a batched step is Forward's). BatchFor gives the
+	// most that fit in memory.
 	Batch int
 
 	// OnRow, if not nil, gets each row as soon as its run finishes, so a

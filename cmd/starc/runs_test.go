@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -138,39 +139,45 @@ func TestPPLAnnouncesWhatItScores(t *testing.T) {
 	}
 }
 
-// A sweep stopped after its first run keeps that row, on stdout and in --out.
+// A sweep stopped after its first row keeps the finished rows, on stdout
+// and in --out: one run at a time (--batch 1) and in batches of two, where
+// the first batch's two rows are finished before the stop.
 func TestSweepKeepsFinishedRows(t *testing.T) {
 	dir := stories(t)
 	text := storyText(t, 30)
-	out := filepath.Join(t.TempDir(), "rows.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { // stop the sweep as soon as the first row is written
-		for ctx.Err() == nil {
-			if _, err := os.Stat(out); err == nil {
-				cancel()
-				return
+	for _, batch := range []int{1, 2} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "rows.json")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { // stop the sweep as soon as the first row is written
+				for ctx.Err() == nil {
+					if _, err := os.Stat(out); err == nil {
+						cancel()
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			var stdout, stderr bytes.Buffer
+			args := []string{"sweep", "-m", dir, "-f", text, "--max-tokens", "300", "--threads", "1",
+				"--methods", "full, starc, topk", "--budgets", "32, 64", "--batch", fmt.Sprint(batch), "--out", out}
+			code := run(ctx, args, &env{stdout: &stdout, stderr: &stderr, stdin: strings.NewReader("")})
+			if code != 1 {
+				t.Fatalf("exit %d, want 1 (stopped); stderr:\n%s", code, stderr.String())
 			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	var stdout, stderr bytes.Buffer
-	args := []string{"sweep", "-m", dir, "-f", text, "--max-tokens", "300", "--threads", "1",
-		"--methods", "full, starc, topk", "--budgets", "32, 64", "--out", out}
-	code := run(ctx, args, &env{stdout: &stdout, stderr: &stderr, stdin: strings.NewReader("")})
-	if code != 1 {
-		t.Fatalf("exit %d, want 1 (stopped); stderr:\n%s", code, stderr.String())
-	}
-	var rows []map[string]any
-	data, _ := os.ReadFile(out)
-	if err := json.Unmarshal(data, &rows); err != nil || len(rows) < 1 || len(rows) == 5 {
-		t.Fatalf("--out holds %d rows (%v), want the finished ones of 5: %s", len(rows), err, data)
-	}
-	if got := strings.Count(stdout.String(), "\n| "); got != len(rows) {
-		t.Errorf("stdout has %d table rows, --out %d:\n%s", got, len(rows), stdout.String())
-	}
-	if !strings.Contains(stderr.String(), "5 runs") || !strings.Contains(stderr.String(), "finished rows") {
-		t.Errorf("stderr does not announce the runs and the kept rows:\n%s", stderr.String())
+			var rows []map[string]any
+			data, _ := os.ReadFile(out)
+			if err := json.Unmarshal(data, &rows); err != nil || len(rows) < batch || len(rows) == 5 {
+				t.Fatalf("--out holds %d rows (%v), want the finished ones of 5 (at least %d): %s", len(rows), err, batch, data)
+			}
+			if got := strings.Count(stdout.String(), "\n| "); got != len(rows) {
+				t.Errorf("stdout has %d table rows, --out %d:\n%s", got, len(rows), stdout.String())
+			}
+			if !strings.Contains(stderr.String(), "5 runs") || !strings.Contains(stderr.String(), "finished rows") {
+				t.Errorf("stderr does not announce the runs and the kept rows:\n%s", stderr.String())
+			}
+		})
 	}
 }
 

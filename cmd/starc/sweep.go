@@ -35,7 +35,7 @@ JSON file after each run, so an interrupted sweep keeps the finished rows.`,
 		maxTokens := intFlag(fs, "max-tokens", 2048, 1, maxCount, "predictions scored per run")
 		prefill := intFlag(fs, "prefill", 1, 1, maxCount, "tokens prefilled densely before scoring starts (STARC's PG-19 run: 1)")
 		rowTokens := intFlag(fs, "row-tokens", 16, 1, maxCount, "K (or V) vectors per DRAM row for the row count")
-		batch := intFlag(fs, "batch", 1, 0, 64, "runs that decode at once from one shared prefill (1 = one run after another; 0 = as many as fit in 4 GiB); batched perplexities agree to about 1e-7 relative")
+		batch := intFlag(fs, "batch", 0, 0, 64, "runs that decode at once, in lockstep, from one shared prefill (0 = as many as fit in 4 GiB, at most 16; 1 = one run after another); the rows are the same either way, bit for bit")
 		asJSON := fs.Bool("json", false, "print JSON instead of Markdown")
 		out := outputFlag(fs, "out", "also write the JSON rows to `FILE` (rewritten after every run)")
 		af := addAttnFlags(fs, 0)
