@@ -114,8 +114,10 @@ func (r *StepReport) Add(o StepReport) {
 // real access pattern (memoised by pattern shape, and a pattern met for the
 // first time runs through the segment memo, segmemo.go, which simulates
 // only the stretches of its request stream not met before: the same cycles
-// and commands); reads of different KV heads run
-// on different channels in parallel, layers one after another.
+// and commands); reads of different KV heads run on different channels in
+// parallel, layers one after another, so only the slowest read of a layer
+// counts, and the engine runs only on the reads that may be it (bounds.go,
+// KVStore.settle). The commands of a read come in closed form.
 type KVStore struct {
 	spec     Spec
 	shape    KVShape
@@ -139,8 +141,15 @@ type KVStore struct {
 
 	step      int
 	acc       StepReport
-	layerChan []int64 // [layer*channels+ch] cycles in this step
+	layerChan []int64 // [layer*channels+ch] cycles in this step (of the settled reads)
 	total     StepReport
+
+	// Reads of the open step whose cycles are only bounded (bounds.go),
+	// settled by EndStep; their groups are pendGroups[off:off+n].
+	pending    []pendingRead
+	pendGroups []int
+	lo, hi     []int64 // [channel] scratch of settle
+	open       []int32 // [channel] scratch of settle: pending reads not yet settled
 
 	recording bool
 	trace     Trace
@@ -196,6 +205,7 @@ func NewKVStore(s Spec, shape KVShape, layout Layout) (*KVStore, error) {
 	st.counts = make([]int32, st.pl.groupsMax)
 	st.cache = map[string]patternCost{}
 	st.layerChan = make([]int64, sh.Layers*st.channels)
+	st.lo, st.hi, st.open = make([]int64, st.channels), make([]int64, st.channels), make([]int32, st.channels)
 	st.trace.Header = TraceHeader{Format: traceFormat, Version: traceVersion, Layers: sh.Layers, KVHeads: sh.KVHeads,
 		QueryHeads: sh.QueryHeads, HeadDim: sh.HeadDim, MaxTokens: sh.MaxTokens, TokensPerRow: st.pl.g.partitions, Layout: layout.String()}
 	return st, nil
@@ -321,8 +331,12 @@ func (s *KVStore) Read(layer, kvHead int, slots []int, dstK, dstV []float32) {
 // step and reads Keys and Values in place): the PIM reads every 16-slot group holding a
 // requested slot (K and V), activating exactly the rows that hold them, for
 // every query head the layout serves from this copy. Commands, energy,
-// row activations, bytes fetched/used and the channel's cycles (command-level
-// engine on this access pattern, memoised) go into the current step.
+// row activations and bytes fetched/used go into the current step at once,
+// the channel's cycles (command-level engine on this access pattern,
+// memoised) when the step ends: a shape met before costs what the engine
+// said; for a new one the store keeps bounds on its cycles (bounds.go) and
+// EndStep runs the engine only on the reads that may be their layer's
+// slowest, which are the only cycles a step's latency adds up.
 //
 // Hot path: once per (layer, KV head) per generated token.
 func (s *KVStore) Charge(layer, kvHead int, slots []int) {
@@ -358,7 +372,7 @@ func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 	for _, g := range s.touched {
 		s.counts[g] = 0
 	}
-	cost := s.patternCost(s.touched)
+	cost, lo, hi, exact := s.readCost(s.touched)
 	reps := int64(s.replicas)
 	s.acc.Commands.add(&cost.n, reps)
 	s.acc.RowActivations += cost.n[CmdACTAB] * reps
@@ -367,10 +381,155 @@ func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 	s.acc.TokensRead += int64(len(slots))
 	s.acc.Reads++
 	s.acc.EnergyPJ += cost.energyPJ * float64(reps)
-	for r := 0; r < s.replicas; r++ {
-		ch := (kvHead*s.replicas + r) % s.channels
-		s.layerChan[layer*s.channels+ch] += cost.cycles
+	if !exact { // only the slowest read of a layer needs its cycles: EndStep settles
+		s.pending = append(s.pending, pendingRead{layer: layer, kvHead: kvHead, lo: lo, hi: hi,
+			off: len(s.pendGroups), n: len(s.touched)})
+		s.pendGroups = append(s.pendGroups, s.touched...)
+		return
 	}
+	for r := 0; r < s.replicas; r++ {
+		s.layerChan[layer*s.channels+s.channel(kvHead, r)] += cost.cycles
+	}
+}
+
+// channel returns the channel of replica r of kvHead.
+func (s *KVStore) channel(kvHead, r int) int { return (kvHead*s.replicas + r) % s.channels }
+
+// pendingRead is a read whose cycles are known to lie in [lo, hi] only.
+type pendingRead struct {
+	layer, kvHead int
+	lo, hi        int64
+	off, n        int  // its groups: pendGroups[off:off+n]
+	done          bool // settled: the engine has run on it
+}
+
+// readCost returns what reading the sorted groups costs: commands and
+// energy always, and either the cycles (exact) or bounds on them. A shape
+// met before costs what the engine said for it; a new one gets its
+// commands in closed form and its cycles bounded (bounds.go), unless it
+// may meet a refresh, which only the engine knows about.
+func (s *KVStore) readCost(groups []int) (c patternCost, lo, hi int64, exact bool) {
+	if len(groups) == 0 {
+		return patternCost{}, 0, 0, true
+	}
+	s.patternKey(groups)
+	if c, ok := s.cache[string(s.key)]; ok {
+		return c, c.cycles, c.cycles, true
+	}
+	if s.sim != nil { // the engine alone (benchmarks)
+		c := s.patternCost(groups)
+		return c, c.cycles, c.cycles, true
+	}
+	lo, hi = s.pl.cycleBounds(s.spec.Timing, groups, s.queries)
+	if hi >= int64(s.spec.Timing.REFI) {
+		c := s.patternCost(groups)
+		return c, c.cycles, c.cycles, true
+	}
+	c.n = s.pl.readCommands(groups, s.queries)
+	c.energyPJ = s.energyPJ(&c.n)
+	return c, lo, hi, false
+}
+
+// energyPJ is the energy of one read issuing the commands n.
+func (s *KVStore) energyPJ(n *[numCommands]int64) float64 {
+	var e float64
+	for cmd := Command(0); cmd < numCommands; cmd++ {
+		e += float64(n[cmd]) * CommandEnergyPJ(s.spec, cmd, s.queries)
+	}
+	return e
+}
+
+// settle puts the cycles of the open step's pending reads into layerChan,
+// so that each layer's slowest channel holds its exact cycles: per layer,
+// it runs the engine on the pending reads of the channel with the highest
+// upper bound until that channel has none left. The channels left cannot
+// be slower than it and get their lower bounds, which nothing reads: EndStep
+// takes each layer's maximum and clears the rest.
+func (s *KVStore) settle() {
+	for len(s.pending) > 0 {
+		layer := s.pending[0].layer
+		s.settleLayer(layer)
+		n := 0
+		for _, p := range s.pending {
+			if p.layer != layer {
+				s.pending[n] = p
+				n++
+			}
+		}
+		s.pending = s.pending[:n]
+	}
+	s.pendGroups = s.pendGroups[:0]
+}
+
+func (s *KVStore) settleLayer(layer int) {
+	row := s.layerChan[layer*s.channels : (layer+1)*s.channels]
+	copy(s.lo, row)
+	copy(s.hi, row)
+	clear(s.open)
+	for _, p := range s.pending {
+		if p.layer == layer {
+			for r := 0; r < s.replicas; r++ {
+				ch := s.channel(p.kvHead, r)
+				s.lo[ch] += p.lo
+				s.hi[ch] += p.hi
+				s.open[ch]++
+			}
+		}
+	}
+	for {
+		top := 0 // the highest upper bound; on a tie, a channel without open reads
+		for ch, h := range s.hi {
+			if h > s.hi[top] || h == s.hi[top] && s.open[ch] == 0 {
+				top = ch
+			}
+		}
+		if s.open[top] == 0 {
+			break
+		}
+		for i := range s.pending {
+			if p := &s.pending[i]; p.layer == layer && !p.done && s.onChannel(p.kvHead, top) {
+				s.runPending(p, s.lo, s.hi)
+				for r := 0; r < s.replicas; r++ {
+					s.open[s.channel(p.kvHead, r)]--
+				}
+			}
+		}
+	}
+	copy(row, s.lo)
+}
+
+// runPending runs the engine on pending read p and moves the bounds its
+// channels hold in lo and hi to its cycles.
+func (s *KVStore) runPending(p *pendingRead, lo, hi []int64) {
+	c := s.patternCost(s.pendGroups[p.off : p.off+p.n]).cycles
+	for r := 0; r < s.replicas; r++ {
+		ch := s.channel(p.kvHead, r)
+		lo[ch] += c - p.lo
+		hi[ch] += c - p.hi
+	}
+	p.done = true
+}
+
+// onChannel reports whether a replica of kvHead is on channel ch.
+func (s *KVStore) onChannel(kvHead, ch int) bool {
+	for r := 0; r < s.replicas; r++ {
+		if s.channel(kvHead, r) == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// settleExactly runs the engine on every pending read of the open step and
+// charges its cycles to its channels, as if it had been run when charged.
+func (s *KVStore) settleExactly() {
+	for _, p := range s.pending {
+		c := s.patternCost(s.pendGroups[p.off : p.off+p.n]).cycles
+		for r := 0; r < s.replicas; r++ {
+			s.layerChan[p.layer*s.channels+s.channel(p.kvHead, r)] += c
+		}
+	}
+	s.pending, s.pendGroups = s.pending[:0], s.pendGroups[:0]
 }
 
 // patternCost returns the engine's cost of reading the sorted groups,
@@ -393,9 +552,7 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 		}
 		c = s.engine.cost(s.pl, groups, s.queries)
 	}
-	for cmd := Command(0); cmd < numCommands; cmd++ {
-		c.energyPJ += float64(c.n[cmd]) * CommandEnergyPJ(s.spec, cmd, s.queries)
-	}
+	c.energyPJ = s.energyPJ(&c.n)
 	if len(s.cache) >= 1<<14 {
 		clear(s.cache)
 	}
@@ -521,6 +678,7 @@ func (s *KVStore) regionBase(layer, kvHead int) int {
 // EndStep closes one decode step and returns its report: latency is the sum
 // over layers of the slowest channel's attention cycles.
 func (s *KVStore) EndStep() StepReport {
+	s.settle()
 	r := s.acc
 	r.Step = s.step
 	var cyc int64
@@ -553,6 +711,7 @@ func (s *KVStore) Reset() {
 	}
 	s.acc, s.total, s.step = StepReport{}, StepReport{}, 0
 	clear(s.layerChan)
+	s.pending, s.pendGroups = s.pending[:0], s.pendGroups[:0]
 	s.trace.Steps, s.cur = nil, TraceStep{}
 }
 
@@ -609,8 +768,10 @@ func (s *KVSnapshot) Bytes() int64 {
 // accounting (the open step, the totals, the step count, the per-channel
 // cycles of the open step) and the recorded trace. The memoised pattern
 // costs and the recording switch are not part of it. dst's buffers are
-// reused when large enough.
+// reused when large enough. Reads of the open step whose cycles the store
+// has only bounded so far are run through the engine first.
 func (s *KVStore) SnapshotTo(dst *KVSnapshot) {
+	s.settleExactly()
 	dst.spec, dst.shape, dst.layout = s.spec, s.shape, s.layout
 	n, d := len(s.k), s.shape.HeadDim
 	if len(dst.k) != n {
@@ -661,6 +822,7 @@ func (s *KVStore) Restore(src *KVSnapshot) error {
 	}
 	s.acc, s.total, s.step = src.acc, src.total, src.step
 	copy(s.layerChan, src.layerChan)
+	s.pending, s.pendGroups = s.pending[:0], s.pendGroups[:0]
 	s.trace.Steps, s.cur = s.trace.Steps[:0], TraceStep{Reads: s.cur.Reads[:0]}
 	if s.recording {
 		s.trace.Steps = copyTraceSteps(s.trace.Steps, src.steps)
