@@ -280,6 +280,7 @@ func TestBatchEqualsSeparateForwardsSmolLM2(t *testing.T) {
 		t.Skip("runs SmolLM2")
 	}
 	m, tok := smolLM2(t)
+	t.Logf("kernels: %s", kernels.ISA())
 	text, err := os.ReadFile(testenv.Shared(t, "data/pg174_picture_of_dorian_gray.txt"))
 	if err != nil {
 		t.Fatal(err)
