@@ -33,13 +33,17 @@ package pim
 //     bank group, nCCDL apart, that the open-row rule holds until the
 //     block's last MAC (they share the MACs' bank), less the nCCDAB the
 //     next MAC waits anyway;
-//   - once, at most (q−1)·nCCDL + 2·nBL for the same twins at the last
-//     block and for the admission of the queue's entries at the K→V turn.
+//   - at most (q−1)·nCCDL for the same twins at the last score block and
+//     at each of the k−1 context-slice boundaries (a context flush also
+//     names bank 0);
+//   - and a few cycles of queue admission at the K→V turn: the tests find
+//     at most 2·nBL; the bound allows 4·nBL.
 //
 // Refresh is not in it: the store charges a read whose upper bound reaches
 // nREFI with the engine. TestCycleBounds holds lower ≤ engine ≤ upper on
-// random, STARC-like and full reads of every shape the tests know, and
-// BenchmarkChargeTrace does on recorded traces.
+// random, STARC-like and full reads for 1 to 8 query heads, head dims 64
+// to 256 and both parts, TestCycleBoundsOnRecordedTraces on recorded
+// STARC and Quest reads, and BenchmarkChargeTrace on any trace given.
 
 // cycleBounds returns a lower and an upper bound on the engine's cycles
 // for reading the sorted, distinct, non-empty groups with q query heads
@@ -112,7 +116,7 @@ func (p placement) cycleBounds(t Timing, groups []int, q int) (lo, hi int64) {
 		from = max(last, dataEnd) + 1
 	}
 	twins := max(0, int64((q-1)*t.CCDL+2-t.CCDAB))
-	return dataEnd, dataEnd + int64(inRow)*twins + int64((q-1)*t.CCDL+2*t.BL)
+	return dataEnd, dataEnd + int64(inRow)*twins + int64(k*(q-1)*t.CCDL+4*t.BL)
 }
 
 // readCommands returns the commands the engine issues for reading the

@@ -9,24 +9,28 @@ import (
 	"testing"
 )
 
-// boundsCases are the parts and shapes the bound tests cover: SmolLM2's
-// (GQA: 3 query heads per read; AttAcc layout: 1) at 2K and 8K tokens,
-// head dims of 128 (two columns per token) and 256, the part without the
-// power limit (nCCDAB 4), and a wide GQA group.
-var boundsCases = []struct {
-	spec      Spec
-	headDim   int
-	maxTokens int
-	queries   int
-}{
-	{HBM3PIM(true), 64, 2336, 3},
-	{HBM3PIM(true), 64, 8200, 3},
-	{HBM3PIM(true), 64, 9000, 1},
-	{HBM3PIM(false), 128, 4096, 4},
-	{HBM3PIM(true), 128, 4096, 4},
-	{HBM3PIM(true), 256, 3000, 2},
-	{HBM3PIM(true), 64, 4096, 7},
-	{HBM3PIM(false), 64, 2100, 1},
+// boundsCases are the parts and shapes the bound tests cover: both parts
+// (nCCDAB 6 with the power limit, 4 without), head dims of 64, 128 and 256
+// (one, two and four columns per token per bank) and 1 to 8 query heads
+// per read (the AttAcc layout, SmolLM2's GQA group of 3, Llama-3's 4,
+// Qwen2's 6 and 7), in stores of 2336 tokens (SmolLM2 at 2K) and 8200.
+func boundsCases() (cases []struct {
+	spec                        Spec
+	headDim, maxTokens, queries int
+}) {
+	for _, spec := range []Spec{HBM3PIM(true), HBM3PIM(false)} {
+		for _, dim := range []int{64, 128, 256} {
+			for q := 1; q <= 8; q++ {
+				for _, tokens := range []int{2336, 8200} {
+					cases = append(cases, struct {
+						spec                        Spec
+						headDim, maxTokens, queries int
+					}{spec, dim, tokens, q})
+				}
+			}
+		}
+	}
+	return cases
 }
 
 // boundsPatterns draws the kinds of reads a store meets: STARC-like
@@ -75,16 +79,16 @@ func checkBounds(t *testing.T, pl placement, s Spec, m *simulator, groups []int,
 // every case; the lower bound is exact on a good share of reads (else it
 // would prune nothing).
 func TestCycleBounds(t *testing.T) {
-	for _, c := range boundsCases {
+	for _, c := range boundsCases() {
 		name := fmt.Sprintf("%s/dim%d/tokens%d/q%d", c.spec.Name, c.headDim, c.maxTokens, c.queries)
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(c.headDim*c.queries), uint64(c.maxTokens)))
 			pl := newPlacement(c.spec, c.headDim, c.maxTokens)
 			groups := ceilDiv(c.maxTokens, pl.g.partitions)
 			m := newSimulator(c.spec)
-			n := 1500
+			n := 300
 			if testing.Short() {
-				n = 200
+				n = 40
 			}
 			exact := 0
 			for range n {
