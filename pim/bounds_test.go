@@ -86,7 +86,7 @@ func TestCycleBounds(t *testing.T) {
 			pl := newPlacement(c.spec, c.headDim, c.maxTokens)
 			groups := ceilDiv(c.maxTokens, pl.g.partitions)
 			m := newSimulator(c.spec)
-			n := 300
+			n := 150
 			if testing.Short() {
 				n = 40
 			}

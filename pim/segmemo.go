@@ -27,9 +27,24 @@ import (
 // simulated whenever met). So the memo's cycles and command counts are the
 // engine's, command for command (TestSegmentMemoMatchesEngine).
 
-// segmentStride is the number of requests between two stops. Shorter
+// segmentStride is the most requests between two stops. Shorter
 // segments recur more often; each stop costs a canonical state.
 const segmentStride = 16
+
+// nextStop returns where the segment starting at request pos ends: after
+// segmentStride requests, or earlier just after a barrier, so that stops
+// fall on the phase boundaries of the attention stream (the score blocks,
+// the turn to the context phase), whose segments recur across patterns.
+// Any stop is exact (see above); these make the memo hit more often.
+func nextStop(reqs []Request, pos int) int {
+	stop := min(pos+segmentStride, len(reqs))
+	for i := pos + 1; i < stop; i++ {
+		if reqs[i-1].Cmd == CmdBarrier {
+			return i
+		}
+	}
+	return stop
+}
 
 // segmentMemoLimit bounds the remembered states and transitions; the memo
 // is emptied when either passes it (between two reads). A state takes
@@ -143,7 +158,7 @@ func (memo *segmentMemo) run(m *simulator, reqs []Request) (cycles int64, n [num
 	live := true // m holds the current state
 	clk, nextRef := int64(0), c.nextRef
 	for pos := 0; pos < len(reqs); {
-		stop := min(pos+segmentStride, len(reqs))
+		stop := nextStop(reqs, pos)
 		final := stop == len(reqs)
 		seg := reqs[pos:stop]
 		if valid {
