@@ -13,7 +13,11 @@ the relative score gap at the released code's cut), every differing
 selection is listed with its margin, its count on each side and whether the
 same (layer, head) agrees again at the next step, and the margins of the
 differing selections are set against those of all selections (the share of
-all selections whose margin is at most the largest differing one).
+all selections whose margin is at most the largest differing one). Without
+margin.bin (two Go dumps of starc's STARC, say) the differences, roots and
+downstream counts are listed all the same, with margin null. bench/reference/
+dump writes margin.bin for quest, so two Go quest dumps compare with the
+second one's margins.
 """
 import argparse
 import json
@@ -91,14 +95,17 @@ def main():
             res["identical_share_after_first_diff"] = float(same[first:].mean())
             res["identical_share_per_layer"] = [round(float(v), 4) for v in same.mean(axis=(0, 2))]
         mpath = os.path.join(a.ref, "margin.bin")
-        if os.path.exists(mpath) and first is not None:
-            M = np.fromfile(mpath, dtype="<f8")
-            M = M[: (M.size // (layers * heads)) * layers * heads].reshape(-1, layers, heads)[:steps]
+        if first is not None:
+            M = None
+            if os.path.exists(mpath):
+                M = np.fromfile(mpath, dtype="<f8")
+                M = M[: (M.size // (layers * heads)) * layers * heads].reshape(-1, layers, heads)[:steps]
             diffs = []
-            for s_, l, h in zip(*np.nonzero(~same[: M.shape[0]])):
+            for s_, l, h in zip(*np.nonzero(~same[: M.shape[0]] if M is not None else ~same)):
                 nxt = bool(same[s_ + 1, l, h]) if s_ + 1 < steps else None
                 diffs.append({"step": int(s_), "layer": int(l) + a.dense_layers, "head": int(h),
-                              "margin": float(M[s_, l, h]), "only_ours": int((ua[s_, l, h] & ~ub[s_, l, h]).sum()),
+                              "margin": float(M[s_, l, h]) if M is not None else None,
+                              "only_ours": int((ua[s_, l, h] & ~ub[s_, l, h]).sum()),
                               "only_ref": int((ub[s_, l, h] & ~ua[s_, l, h]).sum()),
                               "count_ours": int(ua[s_, l, h].sum()), "count_ref": int(ub[s_, l, h].sum()),
                               "same_next_step": nxt})
@@ -115,16 +122,17 @@ def main():
             roots = [d for d in diffs if d["root"]]
             res["roots"] = len(roots)
             res["downstream"] = len(diffs) - len(roots)
-            res["root_margin_max"] = max(d["margin"] for d in roots)
             res["root_list"] = [(d["step"], d["layer"], d["head"], d["margin"]) for d in roots]
-            dm = max(d["margin"] for d in diffs)
             res["differences"] = diffs if a.all_differences else diffs[:20]
             res["differences_count"] = len(diffs)
             res["differences_same_count_both_sides"] = sum(d["count_ours"] == d["count_ref"] for d in diffs)
-            res["margin_max_of_differences"] = dm
-            res["margin_median_all"] = float(np.median(M))
-            res["share_of_all_with_margin_at_most_max_diff"] = float((M <= dm).mean())
-            res["selections_with_margin_at_most_max_diff"] = int((M <= dm).sum())
+            if M is not None:
+                res["root_margin_max"] = max(d["margin"] for d in roots)
+                dm = max(d["margin"] for d in diffs)
+                res["margin_max_of_differences"] = dm
+                res["margin_median_all"] = float(np.median(M))
+                res["share_of_all_with_margin_at_most_max_diff"] = float((M <= dm).mean())
+                res["selections_with_margin_at_most_max_diff"] = int((M <= dm).sum())
     print(json.dumps(res, indent=2))
     if a.json:
         json.dump(res, open(a.json, "w"), indent=2)
