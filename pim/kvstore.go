@@ -150,6 +150,7 @@ type KVStore struct {
 	pendGroups []int
 	lo, hi     []int64 // [channel] scratch of settle
 	open       []int32 // [channel] scratch of settle: pending reads not yet settled
+	engineRuns int64   // reads the engine ran on (for benchmarks)
 
 	recording bool
 	trace     Trace
@@ -544,6 +545,7 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 		return c
 	}
 	var c patternCost
+	s.engineRuns++
 	if s.sim != nil { // the engine alone (benchmarks)
 		c = s.pl.simulateOn(s.sim, groups, s.queries)
 	} else {

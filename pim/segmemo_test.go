@@ -177,7 +177,7 @@ func BenchmarkChargeTrace(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var eng, fast time.Duration
-	var reads, steps int64
+	var reads, steps, runs int64
 	var memo *segmentMemo
 	vec := make([]float32, shape.HeadDim)
 	var slots []int
@@ -216,10 +216,13 @@ func BenchmarkChargeTrace(b *testing.B) {
 			}
 			steps++
 		}
+		runs += withMemo.engineRuns
 	}
 	b.ReportMetric(float64(eng.Microseconds())/float64(reads), "engine-cpu-µs/read")
 	b.ReportMetric(float64(fast.Microseconds())/float64(reads), "cpu-µs/read")
 	b.ReportMetric(float64(eng.Microseconds())/float64(steps)/1000, "engine-cpu-ms/step")
 	b.ReportMetric(float64(fast.Microseconds())/float64(steps)/1000, "cpu-ms/step")
 	b.ReportMetric(float64(memo.hits)/float64(max(memo.hits+memo.misses, 1)), "hit-rate")
+	b.ReportMetric(float64(runs)/float64(steps), "engine-runs/step")
+	b.ReportMetric(float64(reads)/float64(steps), "reads/step")
 }
