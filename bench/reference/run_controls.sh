@@ -9,7 +9,8 @@
 #   OUT   output root (default /work/peers/ref/runs)
 #   RUNS  "method:budget:kind:seed ..." with kind base (unperturbed), emb (input embeddings
 #         × 1 ± 2^-23, ref_stream.py --perturb-embeddings), q (the scored query ± 1 ulp per
-#         element) or qN (± N ulps)
+#         element), qN (± N ulps) or flip (seed STEP.LAYER.HEAD: quest attends to the (k+1)-th page
+#         instead of the k-th there, dump -flip)
 set -euo pipefail
 DUMP=${DUMP:-/tmp/refdump}
 IDS=${IDS:-/work/peers/ref/runs/dorian.ids}
@@ -23,6 +24,7 @@ for r in $RUNS; do
     emb) name=ctl-$method-$budget-emb-s$seed; flags=(-perturb-embeddings 1.1920928955078125e-07 -seed "$seed") ;;
     q) name=ctl-$method-$budget-q-s$seed; flags=(-perturb-query -seed "$seed") ;;
     q[0-9]*) name=ctl-$method-$budget-$kind-s$seed; flags=(-perturb-query -perturb-query-ulps "${kind#q}" -seed "$seed") ;;
+    flip) name=ctl-$method-$budget-flip-$seed; flags=(-flip "${seed//./:}") ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
   [ -f "$OUT/$name/meta.json" ] && { echo "skip $name"; continue; }

@@ -8,7 +8,10 @@ argument, so quest's differences carry the base run's margins), writes
 table: perplexity, its relative difference to the base, the differing
 selections, the roots and the first root (step, layer, head, margin), and
 the spread (min and max relative difference) per method, budget and kind.
-Extra pairs (e.g. the dump at another commit) are given as --pair NAME:DIR:BASE.
+The -flip runs (OUT/ctl-METHOD-BUDGET-flip-STEP.LAYER.HEAD) are listed too,
+with the flipped (step, layer, head) as their seed; their sel.bin holds the
+method's own selections, so the flipped one itself is not counted. Extra
+pairs (e.g. the dump at another commit) are given as --pair NAME:DIR:BASE.
 """
 import argparse
 import glob
@@ -34,15 +37,24 @@ def main():
             continue
         method, budget, kind, seed = m.groups()
         base = os.path.join(a.out, f"ctl-{method}-{budget}-base")
-        pairs.append((f"{method} {budget}", kind, int(seed), d, base, f"control-go-{method}-{budget}-{kind}-s{seed}.json"))
+        pairs.append((f"{method} {budget}", kind, seed, d, base, f"control-go-{method}-{budget}-{kind}-s{seed}.json"))
+    for d in sorted(glob.glob(os.path.join(a.out, "ctl-*-*-flip-*"))):
+        m = re.match(r"ctl-(\w+)-(\d+)-flip-([\d.]+)$", os.path.basename(d))
+        if not m or not os.path.exists(os.path.join(d, "meta.json")):
+            continue
+        method, budget, at = m.groups()
+        base = os.path.join(a.out, f"ctl-{method}-{budget}-base")
+        pairs.append((f"{method} {budget}", "flip", at.replace(".", ":"), d, base, f"control-go-{method}-{budget}-flip-{at}.json"))
     for p in a.pair:
         name, d, base = p.split(":")
-        pairs.append((name, "other", 0, d, base, f"control-go-{name}.json"))
+        pairs.append((name, "other", "", d, base, f"control-go-{name}.json"))
     rows, spread = [], {}
     for group, kind, seed, d, base, jname in pairs:
         jpath = os.path.join(a.json_dir, jname)
-        subprocess.run([sys.executable, os.path.join(here, "compare.py"), d, base, "--json", jpath],
-                       check=True, stdout=subprocess.DEVNULL)
+        newest = max(os.path.getmtime(os.path.join(x, "meta.json")) for x in (d, base))
+        if not (os.path.exists(jpath) and os.path.getmtime(jpath) > newest):  # else: made already
+            subprocess.run([sys.executable, os.path.join(here, "compare.py"), d, base, "--json", jpath],
+                           check=True, stdout=subprocess.DEVNULL)
         r = json.load(open(jpath))
         rel = r["ppl_rel_diff"]
         spread.setdefault((group, kind), []).append(rel)
@@ -53,7 +65,7 @@ def main():
         diff = r.get("differences_count", 0)
         rows.append(f"| {group} | {kind} | {seed} | {r['ppl_ours']:.6f} | {rel:+.2e} | {diff:,} | "
                     f"{len(roots)} | {fr} | {r['nll_max_abs_diff']:.2g} |")
-    print("| run | perturbation | seed | PPL | rel. to unperturbed | selections differing (of 257,796) | roots | first root | max NLL diff |")
+    print("| run | perturbation | seed / flipped | PPL | rel. to unperturbed | selections differing (of 257,796) | roots | first root | max NLL diff |")
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()

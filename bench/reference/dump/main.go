@@ -64,6 +64,7 @@ type recorder struct {
 	steps      int
 	lastN      int
 
+	flip  *[3]int  // -flip: (decode step, layer, query head); nil = off
 	qrng  *mt19937 // -perturb-query: the signs; nil = off
 	qulps int      // ulps each element moves
 	qbuf  []float32
@@ -111,9 +112,18 @@ func (r *recorder) Select(layer, head int, q []float32, n int, dst []int) []int 
 		}
 		q = r.qbuf
 	}
+	if n != r.lastN {
+		r.steps++
+		r.lastN = n
+	}
+	first := len(dst)
 	dst = r.Method.Select(layer, head, q, n, dst)
+	attend := dst
+	if r.flip != nil && *r.flip == [3]int{r.steps - 1, layer, head} {
+		attend = r.flipped(layer, head, q, n, dst[:first:first], dst[first:])
+	}
 	if r.w == nil {
-		return dst
+		return attend
 	}
 	if r.margins != nil {
 		var b [8]byte
@@ -129,9 +139,51 @@ func (r *recorder) Select(layer, head int, q []float32, n int, dst []int) []int 
 	if _, err := r.w.Write(r.rec); err != nil {
 		panic(err)
 	}
-	if n != r.lastN {
-		r.steps++
-		r.lastN = n
+	return attend
+}
+
+// flipped is -flip's selection: Quest's pages ranked by the page bounds of
+// questMargin, with the k-th page replaced by the (k+1)-th (the near-tie at
+// the cut decided the other way), expanded to their tokens in ascending
+// order and appended to dst. own is the method's selection, checked to be
+// the top k pages of these bounds.
+func (r *recorder) flipped(layer, head int, q []float32, n int, dst, own []int) []int {
+	hd, ps := r.cfg.HeadDim, r.pageSize()
+	g := r.pages[layer*r.cfg.KVHeads+head/(r.cfg.QueryHeads/r.cfg.KVHeads)]
+	pages := (n + ps - 1) / ps
+	k := min(max(3, r.cfg.Budget/ps), pages)
+	if k >= pages {
+		panic("dump: -flip at a selection that takes every page")
+	}
+	bound := make([]float64, pages)
+	order := make([]int, pages)
+	for p := range pages {
+		hi, lo := g.hi[p*hd:(p+1)*hd], g.lo[p*hd:(p+1)*hd]
+		for c := range hd {
+			bound[p] += float64(max(q[c]*hi[c], q[c]*lo[c]))
+		}
+		order[p] = p
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(bound[b], bound[a]) })
+	ownPages := map[int]bool{}
+	for _, t := range own {
+		ownPages[t/ps] = true
+	}
+	top := order[:k]
+	for _, p := range top {
+		if !ownPages[p] || len(ownPages) != k {
+			fmt.Fprintf(os.Stderr, "dump: -flip: the method's pages %v are not the top %d by the recomputed bounds %v\n", ownPages, k, top)
+			break
+		}
+	}
+	chosen := append(slices.Clone(order[:k-1]), order[k])
+	slices.Sort(chosen)
+	fmt.Fprintf(os.Stderr, "dump: flipped step %d layer %d head %d: page %d (bound %.9g) for page %d (bound %.9g)\n",
+		r.steps-1, layer, head, order[k], bound[order[k]], order[k-1], bound[order[k-1]])
+	for _, p := range chosen {
+		for t := p * ps; t < min((p+1)*ps, n); t++ {
+			dst = append(dst, t)
+		}
 	}
 	return dst
 }
@@ -249,8 +301,17 @@ func main() {
 	flag.BoolVar(&ctl.query, "perturb-query", false, "control: move each element of the query a Select scores by one float32 ulp, random sign")
 	flag.IntVar(&ctl.queryULPs, "perturb-query-ulps", 1, "with -perturb-query: ulps each element moves")
 	seed := flag.Uint("seed", 0, "seed of the control's signs")
+	flip := flag.String("flip", "", "quest experiment: at `STEP:LAYER:HEAD` attend to the pages ranked 1..k-1 and k+1 instead of 1..k (sel.bin keeps the method's own selection)")
 	flag.Parse()
 	ctl.seed = uint32(*seed)
+	if *flip != "" {
+		var f [3]int
+		if _, err := fmt.Sscanf(*flip, "%d:%d:%d", &f[0], &f[1], &f[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "dump: -flip:", err)
+			os.Exit(2)
+		}
+		ctl.flip = &f
+	}
 	if *gen > 0 {
 		*maxTokens = *gen // the context is the prompt plus what is generated
 	}
@@ -266,6 +327,7 @@ var ctl struct {
 	query     bool
 	queryULPs int
 	seed      uint32
+	flip      *[3]int
 }
 
 func run(dir, idsPath, out, method string, prefill, maxTokens, budget, denseLayers, threads, gen int) error {
@@ -324,6 +386,10 @@ func run(dir, idsPath, out, method string, prefill, maxTokens, budget, denseLaye
 	if ctl.query {
 		rec.qrng, rec.qulps = newMT19937(ctl.seed), ctl.queryULPs
 	}
+	if ctl.flip != nil && method != "quest" {
+		return fmt.Errorf("-flip is for quest only")
+	}
+	rec.flip = ctl.flip
 	if method == "quest" && gen == 0 {
 		mf, err := os.Create(filepath.Join(out, "margin.bin"))
 		if err != nil {
@@ -376,7 +442,7 @@ func run(dir, idsPath, out, method string, prefill, maxTokens, budget, denseLaye
 		"method": method, "budget": budget, "dense_layers": denseLayers, "prefill": prefill,
 		"max_tokens": maxTokens, "ctx": ctxLen, "layers": c.Layers, "query_heads": c.QueryHeads,
 		"decode_steps": rec.steps, "ppl": res.PPL, "mean_nll": res.MeanNLL,
-		"threads": threads, "perturb_embeddings": ctl.embEps, "perturb_query": ctl.query, "perturb_query_ulps": ctl.queryULPs, "seed": ctl.seed,
+		"threads": threads, "perturb_embeddings": ctl.embEps, "perturb_query": ctl.query, "perturb_query_ulps": ctl.queryULPs, "seed": ctl.seed, "flip": ctl.flip,
 	}
 	b, _ := json.MarshalIndent(meta, "", "  ")
 	fmt.Println(string(b))
