@@ -24,7 +24,9 @@
 // the original weights); -perturb-query moves every element of the query
 // each Select scores by -perturb-query-ulps float32 ulps (default one) up or
 // down (random signs from -seed, drawn in call order) and leaves the query
-// the attention uses as it is.
+// the attention uses as it is. -flip STEP:LAYER:HEAD (quest) decides the
+// near-tie at that one selection's cut the other way: the pages ranked
+// 1..k-1 and k+1 are attended (sel.bin keeps the method's own selection).
 //
 // The store is the dense float32 one (as the reference's fp32 run), the
 // selections are the positions the method returns, and the protocol is
