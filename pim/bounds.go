@@ -6,7 +6,7 @@ package pim
 // (KVStore.EndStep), so of a layer's reads only the slowest one's cycles
 // are ever seen. The store brackets every new read between cycleBounds'
 // lower and upper bound and runs the engine only on reads that could be
-// the slowest of their layer (KVStore.settle).
+// the slowest of their layer (KVStore.settleLayer, settle.go).
 //
 // The lower bound is a longest path through rules every schedule of the
 // request stream (placement.appendRequests) obeys, whatever the scheduler

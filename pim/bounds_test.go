@@ -163,8 +163,9 @@ func readTraceFile(t testing.TB, path string) *Trace {
 // A store charges what a store running the engine on every read charges,
 // step for step and field for field, with reads of new and repeated shapes
 // on several layers and heads, some (layer, KV head) read twice in a step,
-// for both layouts, and across a snapshot taken in the middle of a step and
-// restored into a third store.
+// some earlier layer read again after the settler took it, for both
+// layouts, and across a snapshot taken in the middle of a step (with
+// layers handed to the settler) and restored into a third store.
 func TestChargeMatchesEngine(t *testing.T) {
 	for _, layout := range []Layout{LayoutGQA, LayoutAttAcc} {
 		t.Run(layout.String(), func(t *testing.T) {
@@ -196,6 +197,7 @@ func TestChargeMatchesEngine(t *testing.T) {
 			var seen [][]int
 			var snap KVSnapshot
 			var restored *KVStore
+			reopened := 0 // reads of a layer the settler had taken
 			steps := 40
 			if testing.Short() {
 				steps = 10
@@ -206,7 +208,18 @@ func TestChargeMatchesEngine(t *testing.T) {
 					// that their cycles are close and which one is the slowest
 					// depends on the upper bounds being right.
 					base := boundsPattern(rng, groups)
+					var reads [][2]int // (layer, KV head)
 					for h := range shape.KVHeads {
+						reads = append(reads, [2]int{l, h})
+					}
+					if l > 0 && rng.IntN(4) == 0 { // an earlier layer again
+						reads = append(reads, [2]int{rng.IntN(l), rng.IntN(shape.KVHeads)})
+					}
+					for _, r := range reads {
+						l, h := r[0], r[1]
+						if fast.handed[l] {
+							reopened++
+						}
 						for range 1 + rng.IntN(2)*rng.IntN(2) { // now and then twice
 							g := nearPattern(rng, base, groups)
 							if len(seen) > 0 && rng.IntN(5) == 0 {
@@ -247,6 +260,9 @@ func TestChargeMatchesEngine(t *testing.T) {
 			}
 			if got, want := fast.Total(), ref.Total(); got != want {
 				t.Errorf("totals: store %+v, engine %+v", got, want)
+			}
+			if reopened == 0 {
+				t.Errorf("no read of a layer already handed to the settler: the test proves nothing about reopening")
 			}
 		})
 	}

@@ -43,9 +43,12 @@
 // channels run in parallel and layers one after another, so a step's
 // latency is the sum over layers of the slowest channel. A read of a new
 // shape gets its commands in closed form and bounds on its cycles
-// (bounds.go); EndStep runs the engine only on the reads that may be their
-// layer's slowest, so the report is the engine's, field for field. Writes
-// and moves charge WR/RD commands and energy but no latency.
+// (bounds.go), and the engine runs only on the reads that may be their
+// layer's slowest, so the report is the engine's, field for field. That
+// settling runs on a goroutine of the store's own, layer by layer as each
+// layer's reads come in, overlapping the host's compute of the next layers;
+// EndStep waits for it (settle.go). Writes and moves charge WR/RD commands
+// and energy but no latency.
 //
 // Layout inside one channel (one KV head, or one query head's copy in
 // LayoutAttAcc), for HeadDim 128 (k = 2 columns of 32 B per bank per

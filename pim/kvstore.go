@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 )
 
 // Layout says how a KVStore places K/V vectors in the device.
@@ -116,8 +117,9 @@ func (r *StepReport) Add(o StepReport) {
 // only the stretches of its request stream not met before: the same cycles
 // and commands); reads of different KV heads run on different channels in
 // parallel, layers one after another, so only the slowest read of a layer
-// counts, and the engine runs only on the reads that may be it (bounds.go,
-// KVStore.settle). The commands of a read come in closed form.
+// counts, and the engine runs only on the reads that may be it (bounds.go),
+// on a goroutine of the store's own while the host computes the next
+// layers (settle.go). The commands of a read come in closed form.
 type KVStore struct {
 	spec     Spec
 	shape    KVShape
@@ -131,26 +133,33 @@ type KVStore struct {
 	k, v   [][]uint16 // [layer*KVHeads+kvHead] → slot*HeadDim+i, FP16 bits
 	ctxLen []int      // [layer*KVHeads+kvHead] highest written slot + 1
 
-	counts  []int32 // per group, scratch
-	touched []int   // groups of the current read
-	key     []byte
-	cache   map[string]patternCost
+	counts  []int32       // per group, scratch
+	touched []int         // groups of the current read
+	key     []byte        // pattern key scratch of the caller's goroutine
 	engine  *sharedEngine // the part's engine and segment memo, shared by its stores
 	sim     *simulator    // set by benchmarks only: charge with the engine alone
 	tmp     []uint16
 
+	cacheMu    sync.Mutex             // guards cache and engineRuns (the settler uses them too)
+	cache      map[string]patternCost // engine costs by pattern shape (patternKey)
+	engineRuns int64                  // reads the engine ran on (for benchmarks)
+
 	step      int
 	acc       StepReport
-	layerChan []int64 // [layer*channels+ch] cycles in this step (of the settled reads)
+	layerChan []int64 // [layer*channels+ch] cycles in this step of the reads charged exactly
 	total     StepReport
 
-	// Reads of the open step whose cycles are only bounded (bounds.go),
-	// settled by EndStep; their groups are pendGroups[off:off+n].
-	pending    []pendingRead
-	pendGroups []int
-	lo, hi     []int64 // [channel] scratch of settle
-	open       []int32 // [channel] scratch of settle: pending reads not yet settled
-	engineRuns int64   // reads the engine ran on (for benchmarks)
+	// Reads of the open step whose cycles are only bounded (bounds.go) and
+	// their settling (settle.go).
+	pending    [][]pendingRead // [layer]
+	pendGroups [][]int         // [layer] groups of pending[layer][i]: [off:off+n]
+	latency    []int64         // [layer] cycles of a settled layer, -1 before
+	handed     []bool          // [layer] handed to the settler this step
+	collecting int             // the layer with pending reads not handed yet, or -1
+	settler    settler
+	settleKey  []byte  // pattern key scratch of settling
+	lo, hi     []int64 // [channel] scratch of settling
+	open       []int32 // [channel] scratch of settling: pending reads not yet run
 
 	recording bool
 	trace     Trace
@@ -205,7 +214,14 @@ func NewKVStore(s Spec, shape KVShape, layout Layout) (*KVStore, error) {
 	st.k, st.v, st.ctxLen = make([][]uint16, n), make([][]uint16, n), make([]int, n)
 	st.counts = make([]int32, st.pl.groupsMax)
 	st.cache = map[string]patternCost{}
+	st.engine = sharedEngineFor(s)
 	st.layerChan = make([]int64, sh.Layers*st.channels)
+	st.pending, st.pendGroups = make([][]pendingRead, sh.Layers), make([][]int, sh.Layers)
+	st.latency, st.handed, st.collecting = make([]int64, sh.Layers), make([]bool, sh.Layers), -1
+	for l := range st.latency {
+		st.latency[l] = -1
+	}
+	st.settler.run = st.drain
 	st.lo, st.hi, st.open = make([]int64, st.channels), make([]int64, st.channels), make([]int32, st.channels)
 	st.trace.Header = TraceHeader{Format: traceFormat, Version: traceVersion, Layers: sh.Layers, KVHeads: sh.KVHeads,
 		QueryHeads: sh.QueryHeads, HeadDim: sh.HeadDim, MaxTokens: sh.MaxTokens, TokensPerRow: st.pl.g.partitions, Layout: layout.String()}
@@ -334,14 +350,24 @@ func (s *KVStore) Read(layer, kvHead int, slots []int, dstK, dstV []float32) {
 // every query head the layout serves from this copy. Commands, energy,
 // row activations and bytes fetched/used go into the current step at once,
 // the channel's cycles (command-level engine on this access pattern,
-// memoised) when the step ends: a shape met before costs what the engine
-// said; for a new one the store keeps bounds on its cycles (bounds.go) and
-// EndStep runs the engine only on the reads that may be their layer's
-// slowest, which are the only cycles a step's latency adds up.
+// memoised) by the time the step ends: a shape met before costs what the
+// engine said; for a new one the store keeps bounds on its cycles
+// (bounds.go) and runs the engine only on the reads that may be their
+// layer's slowest, which are the only cycles a step's latency adds up. It
+// does so on a goroutine of its own once the layer's reads are in: after
+// the read of the layer's last KV head, or when a read of another layer
+// comes (settle.go). Reading a layer again after that is allowed and
+// waits for its settling.
 //
 // Hot path: once per (layer, KV head) per generated token.
 func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 	i := s.index(layer, kvHead)
+	if s.collecting >= 0 && s.collecting != layer {
+		s.handOff(s.collecting)
+	}
+	if s.handed[layer] {
+		s.reopen(layer)
+	}
 	d := s.shape.HeadDim
 	tpg := s.pl.g.partitions
 	s.touched = s.touched[:0]
@@ -382,27 +408,26 @@ func (s *KVStore) Charge(layer, kvHead int, slots []int) {
 	s.acc.TokensRead += int64(len(slots))
 	s.acc.Reads++
 	s.acc.EnergyPJ += cost.energyPJ * float64(reps)
-	if !exact { // only the slowest read of a layer needs its cycles: EndStep settles
-		s.pending = append(s.pending, pendingRead{layer: layer, kvHead: kvHead, lo: lo, hi: hi,
-			off: len(s.pendGroups), n: len(s.touched)})
-		s.pendGroups = append(s.pendGroups, s.touched...)
-		return
+	if exact {
+		for r := 0; r < s.replicas; r++ {
+			s.layerChan[layer*s.channels+s.channel(kvHead, r)] += cost.cycles
+		}
+	} else { // only the slowest read of a layer needs its cycles: settled later
+		s.pending[layer] = append(s.pending[layer], pendingRead{kvHead: kvHead, lo: lo, hi: hi,
+			off: len(s.pendGroups[layer]), n: len(s.touched)})
+		s.pendGroups[layer] = append(s.pendGroups[layer], s.touched...)
 	}
-	for r := 0; r < s.replicas; r++ {
-		s.layerChan[layer*s.channels+s.channel(kvHead, r)] += cost.cycles
+	switch {
+	case len(s.pending[layer]) == 0:
+	case kvHead == s.shape.KVHeads-1: // the engine reads KV heads in order: the layer is in
+		s.handOff(layer)
+	default:
+		s.collecting = layer
 	}
 }
 
 // channel returns the channel of replica r of kvHead.
 func (s *KVStore) channel(kvHead, r int) int { return (kvHead*s.replicas + r) % s.channels }
-
-// pendingRead is a read whose cycles are known to lie in [lo, hi] only.
-type pendingRead struct {
-	layer, kvHead int
-	lo, hi        int64
-	off, n        int  // its groups: pendGroups[off:off+n]
-	done          bool // settled: the engine has run on it
-}
 
 // readCost returns what reading the sorted groups costs: commands and
 // energy always, and either the cycles (exact) or bounds on them. A shape
@@ -413,8 +438,11 @@ func (s *KVStore) readCost(groups []int) (c patternCost, lo, hi int64, exact boo
 	if len(groups) == 0 {
 		return patternCost{}, 0, 0, true
 	}
-	s.patternKey(groups)
-	if c, ok := s.cache[string(s.key)]; ok {
+	s.key = s.patternKey(s.key[:0], groups)
+	s.cacheMu.Lock()
+	c, ok := s.cache[string(s.key)]
+	s.cacheMu.Unlock()
+	if ok {
 		return c, c.cycles, c.cycles, true
 	}
 	if s.sim != nil { // the engine alone (benchmarks)
@@ -440,129 +468,41 @@ func (s *KVStore) energyPJ(n *[numCommands]int64) float64 {
 	return e
 }
 
-// settle puts the cycles of the open step's pending reads into layerChan,
-// so that each layer's slowest channel holds its exact cycles: per layer,
-// it runs the engine on the pending reads of the channel with the highest
-// upper bound until that channel has none left. The channels left cannot
-// be slower than it and get their lower bounds, which nothing reads: EndStep
-// takes each layer's maximum and clears the rest.
-func (s *KVStore) settle() {
-	for len(s.pending) > 0 {
-		layer := s.pending[0].layer
-		s.settleLayer(layer)
-		n := 0
-		for _, p := range s.pending {
-			if p.layer != layer {
-				s.pending[n] = p
-				n++
-			}
-		}
-		s.pending = s.pending[:n]
-	}
-	s.pendGroups = s.pendGroups[:0]
-}
-
-func (s *KVStore) settleLayer(layer int) {
-	row := s.layerChan[layer*s.channels : (layer+1)*s.channels]
-	copy(s.lo, row)
-	copy(s.hi, row)
-	clear(s.open)
-	for _, p := range s.pending {
-		if p.layer == layer {
-			for r := 0; r < s.replicas; r++ {
-				ch := s.channel(p.kvHead, r)
-				s.lo[ch] += p.lo
-				s.hi[ch] += p.hi
-				s.open[ch]++
-			}
-		}
-	}
-	for {
-		top := 0 // the highest upper bound; on a tie, a channel without open reads
-		for ch, h := range s.hi {
-			if h > s.hi[top] || h == s.hi[top] && s.open[ch] == 0 {
-				top = ch
-			}
-		}
-		if s.open[top] == 0 {
-			break
-		}
-		for i := range s.pending {
-			if p := &s.pending[i]; p.layer == layer && !p.done && s.onChannel(p.kvHead, top) {
-				s.runPending(p, s.lo, s.hi)
-				for r := 0; r < s.replicas; r++ {
-					s.open[s.channel(p.kvHead, r)]--
-				}
-			}
-		}
-	}
-	copy(row, s.lo)
-}
-
-// runPending runs the engine on pending read p and moves the bounds its
-// channels hold in lo and hi to its cycles.
-func (s *KVStore) runPending(p *pendingRead, lo, hi []int64) {
-	c := s.patternCost(s.pendGroups[p.off : p.off+p.n]).cycles
-	for r := 0; r < s.replicas; r++ {
-		ch := s.channel(p.kvHead, r)
-		lo[ch] += c - p.lo
-		hi[ch] += c - p.hi
-	}
-	p.done = true
-}
-
-// onChannel reports whether a replica of kvHead is on channel ch.
-func (s *KVStore) onChannel(kvHead, ch int) bool {
-	for r := 0; r < s.replicas; r++ {
-		if s.channel(kvHead, r) == ch {
-			return true
-		}
-	}
-	return false
-}
-
-// settleExactly runs the engine on every pending read of the open step and
-// charges its cycles to its channels, as if it had been run when charged.
-func (s *KVStore) settleExactly() {
-	for _, p := range s.pending {
-		c := s.patternCost(s.pendGroups[p.off : p.off+p.n]).cycles
-		for r := 0; r < s.replicas; r++ {
-			s.layerChan[p.layer*s.channels+s.channel(p.kvHead, r)] += c
-		}
-	}
-	s.pending, s.pendGroups = s.pending[:0], s.pendGroups[:0]
-}
-
 // patternCost returns the engine's cost of reading the sorted groups,
 // memoised by the pattern's shape (see patternKey); a new shape goes
-// through the segment memo (segmemo.go).
-func (s *KVStore) patternCost(groups []int) patternCost {
+// through the segment memo (segmemo.go). It leaves the shape in s.key.
+func (s *KVStore) patternCost(groups []int) patternCost { return s.engineCost(&s.key, groups) }
+
+// engineCost is patternCost with the key scratch key, so that the settler
+// and the caller's goroutine can each have one.
+func (s *KVStore) engineCost(key *[]byte, groups []int) patternCost {
 	if len(groups) == 0 {
 		return patternCost{}
 	}
-	s.patternKey(groups)
-	if c, ok := s.cache[string(s.key)]; ok {
+	*key = s.patternKey((*key)[:0], groups)
+	s.cacheMu.Lock()
+	c, ok := s.cache[string(*key)]
+	s.cacheMu.Unlock()
+	if ok {
 		return c
 	}
-	var c patternCost
-	s.engineRuns++
 	if s.sim != nil { // the engine alone (benchmarks)
 		c = s.pl.simulateOn(s.sim, groups, s.queries)
 	} else {
-		if s.engine == nil {
-			s.engine = sharedEngineFor(s.spec)
-		}
 		c = s.engine.cost(s.pl, groups, s.queries)
 	}
 	c.energyPJ = s.energyPJ(&c.n)
+	s.cacheMu.Lock()
+	s.engineRuns++
 	if len(s.cache) >= 1<<14 {
 		clear(s.cache)
 	}
-	s.cache[string(s.key)] = c
+	s.cache[string(*key)] = c
+	s.cacheMu.Unlock()
 	return c
 }
 
-// patternKey sets s.key to the shape of reading the sorted, distinct
+// patternKey appends to dst the shape of reading the sorted, distinct
 // groups: their number, then one bit per request of the K phase and one per
 // group of the V phase saying whether it opens another row than the
 // request before it. The request stream (placement.requests) depends on
@@ -575,10 +515,10 @@ func (s *KVStore) patternCost(groups []int) patternCost {
 // command and cycle for cycle (TestPatternKeyIsExact checks it against
 // the engine). STARC's clusters and Quest's pages select different groups
 // every step but few different shapes.
-func (s *KVStore) patternKey(groups []int) {
+func (s *KVStore) patternKey(dst []byte, groups []int) []byte {
 	k, cpr := s.pl.g.colsPerToken, s.pl.g.colsPerRow
 	n := len(groups)
-	s.key = append(s.key[:0], byte(n), byte(n>>8), byte(n>>16))
+	dst = append(dst, byte(n), byte(n>>8), byte(n>>16))
 	var acc byte
 	bits := 0
 	put := func(newRow bool) {
@@ -586,7 +526,7 @@ func (s *KVStore) patternKey(groups []int) {
 			acc |= 1 << bits
 		}
 		if bits++; bits == 8 {
-			s.key = append(s.key, acc)
+			dst = append(dst, acc)
 			acc, bits = 0, 0
 		}
 	}
@@ -605,8 +545,9 @@ func (s *KVStore) patternKey(groups []int) {
 		prev = row
 	}
 	if bits > 0 {
-		s.key = append(s.key, acc)
+		dst = append(dst, acc)
 	}
+	return dst
 }
 
 // Move copies the vectors of slots from[i] to slots to[i] (a permutation or
@@ -678,7 +619,8 @@ func (s *KVStore) regionBase(layer, kvHead int) int {
 }
 
 // EndStep closes one decode step and returns its report: latency is the sum
-// over layers of the slowest channel's attention cycles.
+// over layers of the slowest channel's attention cycles. It waits for the
+// layers being settled and settles the rest.
 func (s *KVStore) EndStep() StepReport {
 	s.settle()
 	r := s.acc
@@ -686,9 +628,14 @@ func (s *KVStore) EndStep() StepReport {
 	var cyc int64
 	for l := 0; l < s.shape.Layers; l++ {
 		row := s.layerChan[l*s.channels : (l+1)*s.channels]
-		cyc += slices.Max(row)
+		if s.latency[l] >= 0 {
+			cyc += s.latency[l]
+		} else {
+			cyc += slices.Max(row)
+		}
 		clear(row)
 	}
+	s.dropPending()
 	r.LatencyCycles = cyc
 	r.LatencyNS = float64(cyc) * s.spec.TCKNS()
 	s.total.Add(r)
@@ -706,14 +653,15 @@ func (s *KVStore) EndStep() StepReport {
 func (s *KVStore) Total() StepReport { t := s.total; t.Step = s.step; return t }
 
 // Reset empties the store for a new sequence: data, counters, steps and the
-// recorded trace (recording stays on if it was).
+// recorded trace (recording stays on if it was). It waits for the settler.
 func (s *KVStore) Reset() {
 	for i := range s.k {
 		s.k[i], s.v[i], s.ctxLen[i] = nil, nil, 0
 	}
 	s.acc, s.total, s.step = StepReport{}, StepReport{}, 0
+	s.wait()
 	clear(s.layerChan)
-	s.pending, s.pendGroups = s.pending[:0], s.pendGroups[:0]
+	s.dropPending()
 	s.trace.Steps, s.cur = nil, TraceStep{}
 }
 
@@ -771,7 +719,8 @@ func (s *KVSnapshot) Bytes() int64 {
 // cycles of the open step) and the recorded trace. The memoised pattern
 // costs and the recording switch are not part of it. dst's buffers are
 // reused when large enough. Reads of the open step whose cycles the store
-// has only bounded so far are run through the engine first.
+// has only bounded so far are run through the engine first (after the
+// settler, if running, is done).
 func (s *KVStore) SnapshotTo(dst *KVSnapshot) {
 	s.settleExactly()
 	dst.spec, dst.shape, dst.layout = s.spec, s.shape, s.layout
@@ -823,8 +772,9 @@ func (s *KVStore) Restore(src *KVSnapshot) error {
 		s.ctxLen[i] = src.ctxLen[i]
 	}
 	s.acc, s.total, s.step = src.acc, src.total, src.step
+	s.wait()
 	copy(s.layerChan, src.layerChan)
-	s.pending, s.pendGroups = s.pending[:0], s.pendGroups[:0]
+	s.dropPending()
 	s.trace.Steps, s.cur = s.trace.Steps[:0], TraceStep{Reads: s.cur.Reads[:0]}
 	if s.recording {
 		s.trace.Steps = copyTraceSteps(s.trace.Steps, src.steps)
